@@ -1,0 +1,29 @@
+# Everything a newcomer needs: `make run` serves the API, `make test` proves it.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint check-spec clean
+
+$(BIN)/stores-api: pyproject.toml
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(BIN)/stores-api
+	$(BIN)/stores-api serve --host $(HOST) --port $(PORT)
+
+check-spec: $(BIN)/stores-api
+	$(BIN)/stores-api openapi check
+
+lint: $(BIN)/stores-api
+	$(BIN)/ruff check .
+
+test: $(BIN)/stores-api check-spec
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) instance reports clients *.egg-info

@@ -1,0 +1,73 @@
+"""The application factory: the spec, served and enforced by Connexion."""
+
+import re
+from pathlib import Path
+
+import yaml
+from connexion import FlaskApp
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from flask import Response
+
+from api.config import Settings
+from api.errors import register_error_handlers
+from api.logs import AccessLogMiddleware, configure_logging
+from api.persistence import close_db
+from api.representations import BASE_PATH
+from api.resolver import JSONResolver
+from api.services import Services, ServicesMiddleware
+from api.validation import validator_map
+
+SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "swagger.yaml"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def create_app(settings: Settings | None = None) -> FlaskApp:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level, settings.access_log)
+    services = Services.build(settings)
+
+    app = FlaskApp(__name__, specification_dir=SPEC_PATH.parent)
+    app.add_api(
+        SPEC_PATH.name,
+        resolver=JSONResolver(),
+        strict_validation=True,
+        validate_responses=settings.validate_responses,
+        validator_map=validator_map(),
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui_config={"persistAuthorization": True, "tryItOutEnabled": True}
+        ),
+    )
+    app.add_middleware(
+        ServicesMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, services=services
+    )
+    app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
+    register_error_handlers(app, allowed_methods_from_spec(SPEC_PATH))
+
+    app.app.extensions["stores_api"] = services
+    app.app.teardown_appcontext(close_db)
+    app.add_url_rule("/", "index", redirect_to_docs)
+    return app
+
+
+def redirect_to_docs():
+    # No HTML body: every answer of this service is JSON or the docs themselves.
+    return Response(status=302, headers={"Location": f"{BASE_PATH}/ui/"})
+
+
+def allowed_methods_from_spec(spec_path: Path):
+    """A function from a request path to the methods the spec has for it."""
+    spec = yaml.safe_load(spec_path.read_text())
+    routes = []
+    for template, item in spec["paths"].items():
+        pattern = re.sub(r"\{[^/}]+\}", "[^/]+", template)  # templates hold no other regex
+        methods = [m.upper() for m in HTTP_METHODS if m in item]
+        routes.append((re.compile(f"^{re.escape(BASE_PATH)}{pattern}/?$"), methods))
+
+    def allowed_methods(path: str) -> list[str]:
+        for pattern, methods in routes:
+            if pattern.match(path):
+                return methods
+        return []
+
+    return allowed_methods

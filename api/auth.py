@@ -1,0 +1,65 @@
+from sqlalchemy import func, select
+
+from api.errors import api_problem, unauthorized
+from api.passwords import hash_password, verify_password
+from api.persistence import commit_or_409, db, services
+from api.representations import location, user_json
+from api.tokens import REFRESH, InvalidToken, revoke_chain, revoke_token
+from models import User
+
+
+def register(body):
+    user = User(username=body["username"], password_hash=hash_password(body["password"]))
+    db().add(user)
+    commit_or_409("this username is taken")
+    return user_json(user), 201, location("users", user.id)
+
+
+def login(body):
+    session = db()
+    user = session.scalar(
+        select(User).where(func.lower(User.username) == body["username"].lower())
+    )
+    ok, new_hash = verify_password(body["password"], user.password_hash if user else None)
+    if not ok:
+        raise unauthorized("the username or the password is wrong")
+    if new_hash:  # an older scheme: store the argon2id hash from now on
+        user.password_hash = new_hash
+        session.commit()
+    return services().tokens.issue_pair(user, fresh=True)
+
+
+def refresh(token_info):
+    """Rotate: use the refresh token up, and issue a pair in the same chain."""
+    claims = token_info["claims"]
+    session = db()
+    if not revoke_token(session, claims):
+        # Already used: somebody holds a copy. End the whole chain.
+        revoke_chain(session, claims, services().settings.refresh_token_lifetime)
+        session.commit()
+        raise unauthorized(
+            "the refresh token was already used; every token of this login is revoked"
+        )
+    user = session.get(User, token_info["sub"])
+    session.commit()
+    return services().tokens.issue_pair(user, fresh=False, chain_id=claims["sid"])
+
+
+def logout(token_info, body=None):
+    session = db()
+    revoke_token(session, token_info["claims"])
+    if body and "refresh_token" in body:
+        revoke_token(session, _own_refresh_claims(body["refresh_token"], token_info["sub"]))
+    session.commit()
+    return None, 204
+
+
+def _own_refresh_claims(token: str, user_id: int) -> dict:
+    # An expired refresh token may still be handed back; it is revoked all the same.
+    try:
+        claims = services().tokens.decode(token, REFRESH, verify_exp=False)
+    except InvalidToken as exc:
+        raise api_problem(400, f"refresh_token: {exc}") from None
+    if int(claims["sub"]) != user_id:
+        raise api_problem(400, "refresh_token: the token belongs to another user")
+    return claims

@@ -1,0 +1,196 @@
+"""The `stores-api` command: serve, migrate, make the first admin, check the spec."""
+
+import argparse
+import getpass
+import importlib
+import inspect
+import sys
+
+import yaml
+
+from api.config import Settings
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args) or 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="stores-api", description=__doc__)
+    commands = root.add_subparsers(required=True, metavar="COMMAND")
+
+    serve_cmd = commands.add_parser("serve", help="upgrade the database, then serve the API")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve_cmd.set_defaults(run=serve)
+
+    db_cmd = commands.add_parser("db", help="database migrations (Alembic)")
+    db_commands = db_cmd.add_subparsers(required=True, metavar="ACTION")
+    up = db_commands.add_parser("upgrade", help="upgrade to a revision (default: head)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(run=db_upgrade)
+    down = db_commands.add_parser("downgrade", help="downgrade to a revision (base: empty)")
+    down.add_argument("revision")
+    down.set_defaults(run=db_downgrade)
+    db_commands.add_parser("current", help="show the current revision").set_defaults(
+        run=db_current
+    )
+
+    admin = commands.add_parser("create-admin", help="create an admin account")
+    admin.add_argument("username")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    admin.set_defaults(run=create_admin)
+
+    openapi_cmd = commands.add_parser("openapi", help="the OpenAPI document")
+    openapi_commands = openapi_cmd.add_subparsers(required=True, metavar="ACTION")
+    openapi_commands.add_parser(
+        "check", help="validate the spec and match its operationIds with the handlers"
+    ).set_defaults(run=openapi_check)
+    return root
+
+
+def serve(args) -> None:
+    import uvicorn
+
+    from api import migrate
+
+    migrate.upgrade(Settings.from_env().database_url)
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=args.host, port=args.port, reload=args.reload
+    )
+
+
+def db_upgrade(args) -> None:
+    from api import migrate
+
+    migrate.upgrade(Settings.from_env().database_url, args.revision)
+
+
+def db_downgrade(args) -> None:
+    from api import migrate
+
+    migrate.downgrade(Settings.from_env().database_url, args.revision)
+
+
+def db_current(args) -> None:
+    from api import migrate
+
+    migrate.current(Settings.from_env().database_url)
+
+
+def create_admin(args) -> int:
+    from api.passwords import hash_password
+    from models import Database, User
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat the password: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 1
+    problems = credential_problems(args.username, password)
+    if problems:
+        print(f"error: {problems}", file=sys.stderr)
+        return 1
+
+    from sqlalchemy import func, select
+
+    database = Database(Settings.from_env().database_url)
+    with database.session() as session:
+        taken = session.scalar(
+            select(User.id).where(func.lower(User.username) == args.username.lower())
+        )
+        if taken is not None:
+            print(f"error: the username {args.username!r} is taken", file=sys.stderr)
+            return 1
+        user = User(username=args.username, password_hash=hash_password(password), is_admin=True)
+        session.add(user)
+        session.commit()
+        print(f"created admin {user.username!r} with id {user.id}")
+    database.engine.dispose()
+    return 0
+
+
+def credential_problems(username: str, password: str) -> str | None:
+    """Check the credentials against the spec's own Credentials schema."""
+    from jsonschema import Draft4Validator
+
+    from api.app import SPEC_PATH
+
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    schemas = spec["components"]["schemas"]
+    schema = {
+        "type": "object",
+        "properties": {
+            "username": schemas["Username"],
+            "password": schemas["Password"],
+        },
+    }
+    errors = sorted(
+        Draft4Validator(schema).iter_errors({"username": username, "password": password}),
+        key=str,
+    )
+    return "; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors) or None
+
+
+def openapi_check(args) -> int:
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.readers import read_from_filename
+
+    from api.app import SPEC_PATH
+
+    spec, _ = read_from_filename(str(SPEC_PATH))
+    validate(spec)
+    failures = unresolved_operations(spec) + unused_handlers(spec)
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    if failures:
+        return 1
+    print(f"{SPEC_PATH.name}: valid, {len(operation_ids(spec))} operations, all resolved")
+    return 0
+
+
+def operation_ids(spec: dict) -> list[str]:
+    return [
+        operation["operationId"]
+        for item in spec["paths"].values()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+
+
+def unresolved_operations(spec: dict) -> list[str]:
+    failures = []
+    for operation_id in operation_ids(spec):
+        module_name, _, function_name = operation_id.rpartition(".")
+        try:
+            function = getattr(importlib.import_module(module_name), function_name)
+        except (ImportError, AttributeError):
+            failures.append(f"operationId {operation_id} does not resolve to a function")
+            continue
+        if not callable(function):
+            failures.append(f"operationId {operation_id} is not callable")
+    return failures
+
+
+def unused_handlers(spec: dict) -> list[str]:
+    """Public functions of handler modules that no operation uses."""
+    used = set(operation_ids(spec))
+    failures = []
+    for module_name in sorted({op.rpartition(".")[0] for op in used}):
+        module = importlib.import_module(module_name)
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            qualified = f"{module_name}.{name}"
+            if function.__module__ == module_name and not name.startswith("_") \
+                    and qualified not in used:
+                failures.append(f"{qualified} is public but no operation of the spec uses it")
+    return failures
+
+
+if __name__ == "__main__":
+    sys.exit(main())

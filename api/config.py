@@ -1,0 +1,68 @@
+"""Configuration, read once from the environment into one object."""
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+SECRET_KEY_FILE = "jwt-secret.key"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    jwt_secret_key: str
+    access_token_lifetime: timedelta = timedelta(minutes=15)
+    refresh_token_lifetime: timedelta = timedelta(days=30)
+    log_level: str = "INFO"
+    access_log: str | None = None
+    validate_responses: bool = False
+    instance_path: Path = DEFAULT_INSTANCE_PATH
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides) -> "Settings":
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
+        values = dict(
+            database_url=env.get("DATABASE_URL")
+            or f"sqlite:///{instance / 'stores.db'}",
+            jwt_secret_key=env.get("JWT_SECRET_KEY") or None,
+            access_token_lifetime=timedelta(
+                seconds=int(env.get("ACCESS_TOKEN_SECONDS", 15 * 60))
+            ),
+            refresh_token_lifetime=timedelta(
+                seconds=int(env.get("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600))
+            ),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            access_log=env.get("ACCESS_LOG") or None,
+            validate_responses=_flag(env.get("VALIDATE_RESPONSES", "")),
+            instance_path=instance,
+        )
+        values.update(overrides)
+        if not values["jwt_secret_key"]:
+            values["jwt_secret_key"] = instance_secret_key(values["instance_path"])
+        if values["database_url"].startswith("sqlite:///"):
+            Path(values["instance_path"]).mkdir(parents=True, exist_ok=True)
+        return cls(**values)
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """The development signing key: made once, kept private, reused on restart."""
+    instance_path = Path(instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / SECRET_KEY_FILE
+    try:
+        # O_EXCL: two processes starting together agree on one key.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()

@@ -1,0 +1,104 @@
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
+
+from api.errors import not_found, unprocessable
+from api.filters import name_contains
+from api.pagination import paginate
+from api.persistence import (
+    commit_or_409,
+    db,
+    get_or_404,
+    get_or_422,
+    insert_ignoring_duplicates,
+)
+from api.representations import item_json, location
+from models import Item, Store, Tag, item_tags
+
+ITEM_NAME_TAKEN = "an item with this name already exists in the store"
+WITH_TAGS = selectinload(Item.tags)
+
+
+def _money(value) -> Decimal:
+    # The JSON number as written: the spec already refused more than two decimals.
+    return Decimal(repr(value))
+
+
+def list_items(limit, cursor=None, store_id=None, tag_id=None, name=None,
+               min_price=None, max_price=None):
+    query = select(Item).options(WITH_TAGS)
+    if store_id is not None:
+        query = query.where(Item.store_id == store_id)
+    if tag_id is not None:
+        query = query.join(item_tags, item_tags.c.item_id == Item.id).where(
+            item_tags.c.tag_id == tag_id
+        )
+    if name is not None:
+        query = query.where(name_contains(Item.name, name))
+    if min_price is not None:
+        query = query.where(Item.price >= _money(min_price))
+    if max_price is not None:
+        query = query.where(Item.price <= _money(max_price))
+    return paginate(query, Item.id, limit, cursor, item_json)
+
+
+def create_item(body):
+    store = get_or_422(Store, body["store_id"], "store")
+    item = Item(
+        name=body["name"],
+        price=_money(body["price"]),
+        description=body.get("description"),
+        store_id=store.id,
+        tags=[],
+    )
+    db().add(item)
+    commit_or_409(ITEM_NAME_TAKEN, missing=f"store {store.id} does not exist")
+    return item_json(item), 201, location("items", item.id)
+
+
+def get_item(item_id):
+    return item_json(get_or_404(Item, item_id, "item", WITH_TAGS))
+
+
+def update_item(item_id, body):
+    item = get_or_404(Item, item_id, "item", WITH_TAGS)
+    item.name = body["name"]
+    item.price = _money(body["price"])
+    item.description = body.get("description")
+    commit_or_409(ITEM_NAME_TAKEN)
+    return item_json(item)
+
+
+def delete_item(item_id):
+    db().delete(get_or_404(Item, item_id, "item"))
+    db().commit()
+    return None, 204
+
+
+def link_item_tag(item_id, tag_id):
+    item, tag = _item_and_tag(item_id, tag_id)
+    if tag.store_id != item.store_id:
+        raise unprocessable(f"tag {tag_id} belongs to another store than item {item_id}")
+    # Idempotent, also when two calls link the same pair at once.
+    db().execute(insert_ignoring_duplicates(item_tags).values(item_id=item_id, tag_id=tag_id))
+    db().commit()
+    return None, 204
+
+
+def unlink_item_tag(item_id, tag_id):
+    _item_and_tag(item_id, tag_id)
+    session = db()
+    result = session.execute(
+        delete(item_tags).where(
+            item_tags.c.item_id == item_id, item_tags.c.tag_id == tag_id
+        )
+    )
+    if result.rowcount == 0:
+        raise not_found(f"the link of item {item_id} to tag", tag_id)
+    session.commit()
+    return None, 204
+
+
+def _item_and_tag(item_id: int, tag_id: int) -> tuple[Item, Tag]:
+    return get_or_404(Item, item_id, "item"), get_or_404(Tag, tag_id, "tag")

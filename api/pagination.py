@@ -1,0 +1,71 @@
+"""Keyset pagination by id, written once for every list.
+
+A cursor is the last id of a page, signed together with the list it belongs to
+(path and filters), so that a cursor that was tampered with, or taken from
+another list, is refused with 400 instead of quietly returning the wrong page.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+from urllib.parse import urlencode
+
+from flask import request
+
+from api.errors import api_problem
+from api.persistence import db, services
+
+PAGING_ARGS = ("cursor", "limit")
+
+
+def paginate(query, key, limit: int, cursor: str | None, render) -> tuple:
+    """The page of `query` after `cursor`, ordered by `key` (a unique column)."""
+    list_scope = _list_scope()
+    if cursor is not None:
+        query = query.where(key > decode_cursor(cursor, list_scope))
+    rows = db().scalars(query.order_by(key).limit(limit + 1)).all()
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(key_of(page[-1], key), list_scope) if more else None
+    headers = {"Link": f'<{_url_with_cursor(next_cursor)}>; rel="next"'} if more else {}
+    return {"data": [render(row) for row in page], "next_cursor": next_cursor}, 200, headers
+
+
+def key_of(row, key) -> int:
+    return getattr(row, key.key)
+
+
+def encode_cursor(after: int, list_scope: str) -> str:
+    payload = _b64(json.dumps({"after": after}, separators=(",", ":")).encode())
+    return f"{payload}.{_signature(payload, list_scope)}"
+
+
+def decode_cursor(cursor: str, list_scope: str) -> int:
+    payload, _, signature = cursor.partition(".")
+    if not hmac.compare_digest(signature, _signature(payload, list_scope)):
+        raise api_problem(400, "the cursor is malformed or belongs to another list")
+    after = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return int(after["after"])
+
+
+def _signature(payload: str, list_scope: str) -> str:
+    message = f"{list_scope}\n{payload}".encode()
+    return _b64(hmac.new(services().cursor_key, message, hashlib.sha256).digest()[:16])
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _list_scope() -> str:
+    filters = sorted(
+        (name, value)
+        for name, value in request.args.items(multi=True)
+        if name not in PAGING_ARGS
+    )
+    return f"{request.path}?{urlencode(filters)}"
+
+
+def _url_with_cursor(cursor: str) -> str:
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+    return f"{request.base_url}?{urlencode(args + [('cursor', cursor)])}"

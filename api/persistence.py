@@ -1,0 +1,67 @@
+"""The request's database session and the moves every handler shares."""
+
+from flask import current_app, g
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.errors import conflict, not_found, unprocessable
+
+
+def services():
+    return current_app.extensions["stores_api"]
+
+
+def db() -> Session:
+    """The session of this request, closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = services().database.session()
+    return g.db_session
+
+
+def close_db(_exc=None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def get_or_404(model, id_: int, what: str, *options):
+    row = db().get(model, id_, options=options)
+    if row is None:
+        raise not_found(what, id_)
+    return row
+
+
+def get_or_422(model, id_: int, what: str):
+    row = db().get(model, id_)
+    if row is None:
+        raise unprocessable(f"{what} {id_} does not exist")
+    return row
+
+
+def commit_or_409(detail: str, *, missing: str | None = None) -> None:
+    """Commit; a unique constraint that fails is 409, a foreign key that
+    fails (`missing`, when given) is 422."""
+    session = db()
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        if missing and is_foreign_key_violation(exc):
+            raise unprocessable(missing) from None
+        raise conflict(detail) from None
+
+
+def insert_ignoring_duplicates(table):
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect of the request's database."""
+    if db().get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
+
+
+def is_foreign_key_violation(exc: IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg
+    if sqlstate is not None:
+        return sqlstate == "23503"
+    return "FOREIGN KEY" in str(exc.orig)  # sqlite3

@@ -1,0 +1,59 @@
+"""Rows as the spec's response shapes, and the URLs of resources."""
+
+from datetime import UTC, datetime
+
+BASE_PATH = "/api/v1"
+
+
+def timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def user_json(user) -> dict:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "is_admin": user.is_admin,
+        "created_at": timestamp(user.created_at),
+    }
+
+
+def store_json(store) -> dict:
+    return {
+        "id": store.id,
+        "name": store.name,
+        "item_count": store.item_count,
+        "tag_count": store.tag_count,
+        "created_at": timestamp(store.created_at),
+        "updated_at": timestamp(store.updated_at),
+    }
+
+
+def item_json(item) -> dict:
+    return {
+        "id": item.id,
+        "name": item.name,
+        # Numeric(12, 2) to the shortest float that reads back as the same
+        # decimal: 0.10 goes out as 0.1, exactly as the client sent it.
+        "price": float(item.price),
+        "description": item.description,
+        "store_id": item.store_id,
+        "tags": [{"id": tag.id, "name": tag.name} for tag in item.tags],
+        "created_at": timestamp(item.created_at),
+        "updated_at": timestamp(item.updated_at),
+    }
+
+
+def tag_json(tag) -> dict:
+    return {
+        "id": tag.id,
+        "name": tag.name,
+        "store_id": tag.store_id,
+        "item_count": tag.item_count,
+        "created_at": timestamp(tag.created_at),
+    }
+
+
+def location(collection: str, id_: int) -> dict:
+    """The `Location` header of a created resource."""
+    return {"Location": f"{BASE_PATH}/{collection}/{id_}"}

@@ -1,0 +1,39 @@
+"""Resolve operationIds to handlers, and say what their bodies are.
+
+Connexion cannot infer the content type of a handler's result when an operation
+documents more than one (application/json for success, application/problem+json
+for errors): connexion issue 1956. Handlers return plain data; this resolver
+marks their bodies as JSON in one place instead of in every handler.
+"""
+
+import functools
+
+from connexion.resolver import Resolver
+
+JSON = "application/json"
+
+
+class JSONResolver(Resolver):
+    def resolve_function_from_operation_id(self, operation_id):
+        handler = super().resolve_function_from_operation_id(operation_id)
+
+        @functools.wraps(handler)
+        def json_handler(*args, **kwargs):
+            return with_json_content_type(handler(*args, **kwargs))
+
+        return json_handler
+
+
+def with_json_content_type(result):
+    body, status, headers = _body_status_headers(result)
+    if body is not None and not any(name.lower() == "content-type" for name in headers):
+        headers = {**headers, "Content-Type": JSON}
+    return body, status, headers
+
+
+def _body_status_headers(result) -> tuple:
+    if not isinstance(result, tuple):
+        return result, 200, {}
+    if len(result) == 2:
+        return result[0], result[1], {}
+    return result

@@ -1,0 +1,46 @@
+"""What the application holds for its lifetime: settings, database, token service."""
+
+import hashlib
+from dataclasses import dataclass
+
+from api.config import Settings
+from api.tokens import TokenService
+from models import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    database: Database
+    tokens: TokenService
+    cursor_key: bytes
+
+    @classmethod
+    def build(cls, settings: Settings) -> "Services":
+        return cls(
+            settings=settings,
+            database=Database(settings.database_url),
+            tokens=TokenService(
+                secret_key=settings.jwt_secret_key,
+                access_lifetime=settings.access_token_lifetime,
+                refresh_lifetime=settings.refresh_token_lifetime,
+            ),
+            # A key of its own for cursors, derived so that a cursor can never
+            # be mistaken for a token signature.
+            cursor_key=hashlib.sha256(
+                b"stores-api cursor\0" + settings.jwt_secret_key.encode()
+            ).digest(),
+        )
+
+
+class ServicesMiddleware:
+    """Hands the services to the code that runs outside Flask (the security layer)."""
+
+    def __init__(self, app, services: Services):
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            scope.setdefault("state", {})["services"] = self.services
+        await self.app(scope, receive, send)

@@ -1,0 +1,65 @@
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from api.filters import name_contains
+from api.pagination import paginate
+from api.persistence import commit_or_409, db, get_or_404
+from api.representations import item_json, location, store_json, tag_json
+from models import Item, Store, Tag
+
+STORE_NAME_TAKEN = "a store with this name already exists"
+
+
+def list_stores(limit, cursor=None, name=None):
+    query = select(Store)
+    if name is not None:
+        query = query.where(name_contains(Store.name, name))
+    return paginate(query, Store.id, limit, cursor, store_json)
+
+
+def create_store(body):
+    store = Store(name=body["name"])
+    db().add(store)
+    commit_or_409(STORE_NAME_TAKEN)
+    return store_json(store), 201, location("stores", store.id)
+
+
+def get_store(store_id):
+    return store_json(get_or_404(Store, store_id, "store"))
+
+
+def update_store(store_id, body):
+    store = get_or_404(Store, store_id, "store")
+    store.name = body["name"]
+    commit_or_409(STORE_NAME_TAKEN)
+    return store_json(store)
+
+
+def delete_store(store_id):
+    # The database cascades to the store's items, tags and their links.
+    db().delete(get_or_404(Store, store_id, "store"))
+    db().commit()
+    return None, 204
+
+
+def list_store_items(store_id, limit, cursor=None):
+    get_or_404(Store, store_id, "store")
+    query = select(Item).where(Item.store_id == store_id).options(selectinload(Item.tags))
+    return paginate(query, Item.id, limit, cursor, item_json)
+
+
+def list_store_tags(store_id, limit, cursor=None):
+    get_or_404(Store, store_id, "store")
+    query = select(Tag).where(Tag.store_id == store_id)
+    return paginate(query, Tag.id, limit, cursor, tag_json)
+
+
+def create_store_tag(store_id, body):
+    get_or_404(Store, store_id, "store")
+    tag = Tag(name=body["name"], store_id=store_id)
+    db().add(tag)
+    commit_or_409(
+        "a tag with this name already exists in the store",
+        missing=f"store {store_id} does not exist",
+    )
+    return tag_json(tag), 201, location("tags", tag.id)

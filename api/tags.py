@@ -1,0 +1,34 @@
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from api.errors import conflict
+from api.pagination import paginate
+from api.persistence import commit_or_409, db, get_or_404
+from api.representations import item_json, tag_json
+from models import Item, Tag, item_tags
+
+
+def get_tag(tag_id):
+    return tag_json(get_or_404(Tag, tag_id, "tag"))
+
+
+def list_tag_items(tag_id, limit, cursor=None):
+    get_or_404(Tag, tag_id, "tag")
+    query = (
+        select(Item)
+        .join(item_tags, item_tags.c.item_id == Item.id)
+        .where(item_tags.c.tag_id == tag_id)
+        .options(selectinload(Item.tags))
+    )
+    return paginate(query, Item.id, limit, cursor, item_json)
+
+
+def delete_tag(tag_id):
+    tag = get_or_404(Tag, tag_id, "tag")
+    in_use = f"tag {tag_id} is still carried by {{}} item(s); take it off them first"
+    if tag.item_count:
+        raise conflict(in_use.format(tag.item_count))
+    db().delete(tag)
+    # The foreign key from the links refuses the delete if an item was tagged meanwhile.
+    commit_or_409(in_use.format("some"))
+    return None, 204

@@ -1,0 +1,124 @@
+"""JWT access and refresh tokens: issuing, decoding, revoking.
+
+Tokens are HS256 JWTs. Besides the standard claims each carries `sid`, the id of
+its rotation chain: every pair issued from one login shares it, so the chain can
+be revoked at once when a rotated refresh token is presented again.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from sqlalchemy import exists, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import RevokedToken, User
+
+ALGORITHM = "HS256"  # pinned: decoding accepts nothing else, `none` included
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+class InvalidToken(Exception):
+    """The token cannot be used: bad signature, expired, wrong type, revoked."""
+
+
+@dataclass(frozen=True)
+class TokenService:
+    secret_key: str
+    access_lifetime: timedelta
+    refresh_lifetime: timedelta
+
+    def issue_pair(self, user: User, *, fresh: bool, chain_id: str | None = None) -> dict:
+        """A TokenPair for `user`; `chain_id` continues a rotation chain."""
+        chain_id = chain_id or str(uuid.uuid4())
+        return {
+            "access_token": self._encode(user, ACCESS, fresh, chain_id),
+            "refresh_token": self._encode(user, REFRESH, False, chain_id),
+            "token_type": "Bearer",
+            "expires_in": int(self.access_lifetime.total_seconds()),
+        }
+
+    def _encode(self, user: User, token_type: str, fresh: bool, chain_id: str) -> str:
+        now = datetime.now(UTC)
+        lifetime = self.access_lifetime if token_type == ACCESS else self.refresh_lifetime
+        scope = ["admin"] if user.is_admin else []
+        if fresh:
+            scope.append("fresh")
+        claims = {
+            "sub": str(user.id),
+            "jti": str(uuid.uuid4()),
+            "sid": chain_id,
+            "type": token_type,
+            "fresh": fresh,
+            "scope": " ".join(scope),
+            "iat": now,
+            "exp": now + lifetime,
+        }
+        return jwt.encode(claims, self.secret_key, algorithm=ALGORITHM)
+
+    def decode(self, token: str, expected_type: str, *, verify_exp: bool = True) -> dict:
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret_key,
+                algorithms=[ALGORITHM],
+                options={
+                    "require": ["sub", "jti", "sid", "type", "iat", "exp"],
+                    "verify_exp": verify_exp,
+                },
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("the token has expired") from None
+        except jwt.InvalidTokenError:
+            raise InvalidToken("the token is malformed or badly signed") from None
+        if claims["type"] != expected_type:
+            raise InvalidToken(f"this operation needs a token of type {expected_type!r}")
+        if not claims["sub"].isdigit():
+            raise InvalidToken("the token is malformed or badly signed")
+        return claims
+
+
+def live_token_user(session: Session, claims: dict, *, check_jti: bool = True) -> bool | None:
+    """The token's user's `is_admin`, or None when the user is gone or the
+    token's chain (or, with `check_jti`, the token itself) has been revoked."""
+    revocation_ids = [claims["sid"], claims["jti"]] if check_jti else [claims["sid"]]
+    revoked = exists().where(RevokedToken.jti.in_(revocation_ids))
+    return session.scalar(
+        select(User.is_admin).where(User.id == int(claims["sub"]), ~revoked)
+    )
+
+
+def revoke_token(session: Session, claims: dict) -> bool:
+    """Revoke one token; False when it was revoked already."""
+    return _insert_revocation(session, claims["jti"], claims)
+
+
+def revoke_chain(session: Session, claims: dict, lifetime: timedelta) -> None:
+    """Revoke every token of the claims' rotation chain, now and to come.
+
+    No token of the chain can outlive the longest token lifetime from now,
+    which is how long the row has to be kept.
+    """
+    expires_at = datetime.now(UTC) + lifetime
+    _insert_revocation(session, claims["sid"], claims, expires_at=expires_at)
+
+
+def _insert_revocation(session: Session, jti: str, claims: dict, expires_at=None) -> bool:
+    # A savepoint: a concurrent revocation of the same id is an answer, not an error.
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(RevokedToken).values(
+                    jti=jti,
+                    user_id=int(claims["sub"]),
+                    expires_at=expires_at
+                    or datetime.fromtimestamp(claims["exp"], UTC),
+                    revoked_at=datetime.now(UTC),
+                )
+            )
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,58 @@
+"""JSON Schema validators for Connexion that get decimal `multipleOf` right.
+
+jsonschema checks `multipleOf: 0.01` in binary floating point, where 0.29 / 0.01
+is 28.999999999999996: a valid price would be refused. Prices arrive as JSON
+numbers written in decimal, so they are checked in decimal, from the shortest
+repr that reads back as the same float (which is what the client wrote).
+"""
+
+import math
+from decimal import Decimal
+
+from connexion.datastructures import MediaTypeDict
+from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
+from connexion.validators import (
+    VALIDATOR_MAP,
+    JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
+)
+from jsonschema import Draft4Validator, ValidationError
+from jsonschema.validators import extend
+
+
+def decimal_multiple_of(validator, multiple, instance, schema):
+    if not validator.is_type(instance, "number"):
+        return
+    if isinstance(instance, float) and not math.isfinite(instance):
+        yield ValidationError(f"{instance!r} is not a finite number")
+    elif Decimal(repr(instance)) % Decimal(repr(multiple)) != 0:
+        yield ValidationError(f"{instance!r} is not a multiple of {multiple}")
+
+
+DecimalRequestValidator = extend(Draft4RequestValidator, {"multipleOf": decimal_multiple_of})
+DecimalResponseValidator = extend(Draft4ResponseValidator, {"multipleOf": decimal_multiple_of})
+
+
+class DecimalJSONRequestBodyValidator(JSONRequestBodyValidator):
+    @property
+    def _validator(self):
+        return DecimalRequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+
+class DecimalJSONResponseBodyValidator(JSONResponseBodyValidator):
+    @property
+    def validator(self):
+        return DecimalResponseValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+
+def validator_map() -> dict:
+    """Connexion's validator map, with the decimal-aware JSON body validators."""
+    return {
+        **VALIDATOR_MAP,
+        "body": MediaTypeDict(
+            {**VALIDATOR_MAP["body"], "*/*json": DecimalJSONRequestBodyValidator}
+        ),
+        "response": MediaTypeDict(
+            {**VALIDATOR_MAP["response"], "*/*json": DecimalJSONResponseBodyValidator}
+        ),
+    }

@@ -1,0 +1,20 @@
+"""The data: SQLAlchemy 2 declarative models. Alembic migrations own the schema."""
+
+from models.base import Base
+from models.item import Item, item_tags
+from models.session import Database
+from models.store import Store
+from models.tag import Tag
+from models.token import RevokedToken
+from models.user import User
+
+__all__ = [
+    "Base",
+    "Database",
+    "Item",
+    "RevokedToken",
+    "Store",
+    "Tag",
+    "User",
+    "item_tags",
+]

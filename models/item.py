@@ -1,0 +1,77 @@
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+
+from models.base import Base, UTCDateTime, utcnow
+from models.store import Store
+from models.tag import Tag
+
+# Deleting an item removes its links; deleting a tag that still has links is
+# refused by the database (NO ACTION), which the API reports as 409.
+item_tags = Table(
+    "item_tags",
+    Base.metadata,
+    Column(
+        "item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("tag_id", ForeignKey("tags.id"), primary_key=True, index=True),
+)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("store_id", "name"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    # Indexed as the leading column of the unique (store_id, name) constraint.
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow
+    )
+
+    store: Mapped[Store] = relationship(lazy="raise")
+    # Loaded explicitly (selectinload) wherever items are returned.
+    tags: Mapped[list[Tag]] = relationship(
+        secondary=item_tags, order_by=Tag.id, lazy="raise", passive_deletes=True
+    )
+
+
+# Counts loaded with every store and tag, in the same SELECT (no N+1 on lists).
+Store.item_count = column_property(
+    select(func.count(Item.id))
+    .where(Item.store_id == Store.id)
+    .correlate_except(Item)
+    .scalar_subquery()
+)
+Store.tag_count = column_property(
+    select(func.count(Tag.id))
+    .where(Tag.store_id == Store.id)
+    .correlate_except(Tag)
+    .scalar_subquery()
+)
+Tag.item_count = column_property(
+    select(func.count())
+    .select_from(item_tags)
+    .where(item_tags.c.tag_id == Tag.id)
+    .correlate_except(item_tags)
+    .scalar_subquery()
+)
