@@ -52,7 +52,9 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
 
 def redirect_to_docs():
     # No HTML body: every answer of this service is JSON or the docs themselves.
-    return Response(status=302, headers={"Location": f"{BASE_PATH}/ui/"})
+    response = Response(status=302, headers={"Location": f"{BASE_PATH}/ui/"})
+    del response.headers["Content-Type"]
+    return response
 
 
 def allowed_methods_from_spec(spec_path: Path):

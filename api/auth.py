@@ -46,10 +46,12 @@ def refresh(token_info):
 
 
 def logout(token_info, body=None):
-    session = db()
-    revoke_token(session, token_info["claims"])
+    revocations = [token_info["claims"]]
     if body and "refresh_token" in body:
-        revoke_token(session, _own_refresh_claims(body["refresh_token"], token_info["sub"]))
+        revocations.append(_own_refresh_claims(body["refresh_token"], token_info["sub"]))
+    session = db()
+    for claims in revocations:
+        revoke_token(session, claims)
     session.commit()
     return None, 204
 

@@ -36,6 +36,8 @@ def configure_logging(level: str, access_log: str | None) -> None:
                     "handlers": ["stderr"],
                     "propagate": False,
                 },
+                # Logged on every login: its JSON and form bodies are both intended.
+                "connexion.operations.openapi3": {"level": "ERROR"},
                 ACCESS_LOGGER: {
                     "level": "INFO",
                     "handlers": access_handlers,

@@ -42,7 +42,7 @@ def encode_cursor(after: int, list_scope: str) -> str:
 
 def decode_cursor(cursor: str, list_scope: str) -> int:
     payload, _, signature = cursor.partition(".")
-    if not hmac.compare_digest(signature, _signature(payload, list_scope)):
+    if not hmac.compare_digest(signature.encode(), _signature(payload, list_scope).encode()):
         raise api_problem(400, "the cursor is malformed or belongs to another list")
     after = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return int(after["after"])

@@ -1,0 +1,43 @@
+"""Whoever raises an error, the answer is problem+json."""
+
+import api.stores
+from tests.conftest import API, assert_problem
+
+
+def test_an_unknown_route_is_a_404_problem(client):
+    assert_problem(client.get(f"{API}/nothing-here"), 404)
+    assert_problem(client.get("/not-the-api"), 404)
+
+
+def test_a_wrong_method_is_405_with_every_allowed_method(client, auth, store):
+    response = client.patch(f"{API}/stores/{store['id']}", headers=auth)
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "GET, PUT, DELETE"
+    response = client.delete(f"{API}/stores", headers=auth)
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "GET, POST"
+
+
+def test_an_unexpected_exception_is_a_500_problem_without_a_trace(client, auth, store, monkeypatch):
+    def explode(store):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(api.stores, "store_json", explode)
+    response = client.get(f"{API}/stores/{store['id']}", headers=auth)
+    body = assert_problem(response, 500)
+    assert "secret internals" not in response.text
+    assert "RuntimeError" not in body.get("detail", "")
+
+
+def test_a_wrong_content_type_is_a_415_problem(client, auth):
+    response = client.post(
+        f"{API}/stores", content=b"name=x", headers={**auth, "Content-Type": "text/plain"}
+    )
+    assert_problem(response, 415)
+
+
+def test_the_root_redirects_to_the_docs(client):
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == f"{API}/ui/"
+    assert response.content == b""

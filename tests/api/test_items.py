@@ -1,0 +1,144 @@
+"""/items and /items/{item_id}, prices and filters."""
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import API, assert_problem, assert_unauthorized, create
+
+
+def new_item(client, auth, store, **fields):
+    body = {"name": "Lamp", "price": 19.99, "store_id": store["id"], **fields}
+    return client.post(f"{API}/items", json=body, headers=auth)
+
+
+def test_create_item_answers_201_with_location(client, auth, store):
+    response = new_item(client, auth, store, description="Warm light")
+    assert response.status_code == 201
+    body = response.json()
+    assert response.headers["location"] == f"{API}/items/{body['id']}"
+    assert body == {
+        "id": body["id"],
+        "name": "Lamp",
+        "price": 19.99,
+        "description": "Warm light",
+        "store_id": store["id"],
+        "tags": [],
+        "created_at": body["created_at"],
+        "updated_at": body["updated_at"],
+    }
+
+
+def test_the_description_is_optional_and_nullable(client, auth, store):
+    assert new_item(client, auth, store).json()["description"] is None
+    response = new_item(client, auth, store, name="Chair", description=None)
+    assert response.status_code == 201
+    assert_problem(new_item(client, auth, store, name="Desk", description="x" * 1001), 400)
+
+
+@pytest.mark.parametrize("price", [0.1, 12.34, 0, 0.29, 1000000000, 999999999.99])
+def test_prices_come_back_exactly(client, auth, store, price):
+    created = new_item(client, auth, store, price=price)
+    assert created.status_code == 201, created.text
+    fetched = client.get(f"{API}/items/{created.json()['id']}", headers=auth)
+    # Read as written on the wire, in decimal: exactly the number sent.
+    on_the_wire = json.loads(fetched.text, parse_float=Decimal)["price"]
+    assert Decimal(on_the_wire) == Decimal(repr(price))
+
+
+@pytest.mark.parametrize("price", [12.345, 0.001, -0.01, 1000000000.01, "12.34", None])
+def test_bad_prices_are_400_never_rounded(client, auth, store, price):
+    assert_problem(new_item(client, auth, store, price=price), 400)
+
+
+def test_an_item_in_a_missing_store_is_422(client, auth):
+    response = client.post(
+        f"{API}/items", json={"name": "Lamp", "price": 1, "store_id": 4242}, headers=auth
+    )
+    assert_problem(response, 422, "store 4242")
+
+
+def test_duplicate_item_name_in_same_store_is_409(client, auth, store, item):
+    assert_problem(new_item(client, auth, store), 409, "already exists")
+
+
+def test_the_same_item_name_in_two_stores_is_fine(client, auth, item, other_store):
+    assert new_item(client, auth, other_store).status_code == 201
+
+
+def test_item_bodies_are_strict(client, auth, store):
+    assert_problem(new_item(client, auth, store, colour="red"), 400)
+    response = client.post(f"{API}/items", json={"name": "Lamp", "price": 1}, headers=auth)
+    assert_problem(response, 400, "store_id")
+    assert_problem(new_item(client, auth, store, store_id=0), 400)
+    assert_problem(new_item(client, auth, store, store_id=2147483648), 400)
+
+
+def test_get_item_with_its_tags(client, auth, item, tag):
+    client.put(f"{API}/items/{item['id']}/tags/{tag['id']}", headers=auth)
+    response = client.get(f"{API}/items/{item['id']}", headers=auth)
+    assert response.status_code == 200
+    assert response.json()["tags"] == [{"id": tag["id"], "name": "on-sale"}]
+    assert_problem(client.get(f"{API}/items/999", headers=auth), 404, "item 999")
+    assert_problem(client.get(f"{API}/items/0", headers=auth), 400)
+
+
+def test_update_item_replaces_name_price_and_description(client, auth, item):
+    path = f"{API}/items/{item['id']}"
+    response = client.put(path, json={"name": "Big lamp", "price": 17.5}, headers=auth)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["name"], body["price"], body["description"]) == ("Big lamp", 17.5, None)
+    assert body["store_id"] == item["store_id"]
+
+
+def test_update_item_errors(client, auth, store, item):
+    new_item(client, auth, store, name="Chair")
+    path = f"{API}/items/{item['id']}"
+    assert_problem(client.put(path, json={"name": "Chair", "price": 1}, headers=auth), 409)
+    assert_problem(client.put(path, json={"name": "Chair"}, headers=auth), 400)
+    body = {"name": "X", "price": 1, "store_id": 2}
+    assert_problem(client.put(path, json=body, headers=auth), 400)
+    assert_problem(client.put(f"{API}/items/999", json={"name": "X", "price": 1}, headers=auth), 404)
+
+
+def test_deleting_an_item_needs_admin_and_fresh_token(client, auth, stale_admin_auth, admin_auth, item):
+    path = f"{API}/items/{item['id']}"
+    assert_unauthorized(client.delete(path))
+    assert_problem(client.delete(path, headers=auth), 403)
+    assert_problem(client.delete(path, headers=stale_admin_auth), 403)
+    response = client.delete(path, headers=admin_auth)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert_problem(client.get(path, headers=auth), 404)
+    assert_problem(client.delete(path, headers=admin_auth), 404)
+
+
+def names(response):
+    assert response.status_code == 200, response.text
+    return [item["name"] for item in response.json()["data"]]
+
+
+def test_list_items_filters(client, auth, store, other_store, tag):
+    cheap = create(client, auth, "/items", {"name": "Pencil", "price": 0.5, "store_id": store["id"]})
+    create(client, auth, "/items", {"name": "Lamp", "price": 20, "store_id": store["id"]})
+    create(client, auth, "/items", {"name": "Desk lamp", "price": 90, "store_id": other_store["id"]})
+    client.put(f"{API}/items/{cheap['id']}/tags/{tag['id']}", headers=auth)
+
+    def items(query):
+        return names(client.get(f"{API}/items?{query}", headers=auth))
+
+    assert items("") == ["Pencil", "Lamp", "Desk lamp"]
+    assert items(f"store_id={other_store['id']}") == ["Desk lamp"]
+    assert items(f"tag_id={tag['id']}") == ["Pencil"]
+    assert items("name=LAMP") == ["Lamp", "Desk lamp"]
+    assert items("min_price=20") == ["Lamp", "Desk lamp"]
+    assert items("max_price=20") == ["Pencil", "Lamp"]
+    assert items("min_price=1&max_price=50") == ["Lamp"]
+    assert items(f"name=lamp&store_id={store['id']}") == ["Lamp"]
+
+
+def test_list_items_rejects_bad_filters(client, auth):
+    for query in ["min_price=-1", "max_price=abc", "store_id=0", "tag_id=x", "limit=500", "foo=1"]:
+        assert_problem(client.get(f"{API}/items?{query}", headers=auth), 400)

@@ -1,0 +1,84 @@
+"""Every way a bearer token can be unusable is a 401 with WWW-Authenticate."""
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from tests.conftest import API, assert_unauthorized, bearer
+
+
+def me(client, headers):
+    return client.get(f"{API}/users/me", headers=headers)
+
+
+def claims_of(token, services):
+    return jwt.decode(token, services.settings.jwt_secret_key, algorithms=["HS256"])
+
+
+def test_a_valid_access_token_is_accepted(client, auth):
+    assert me(client, auth).status_code == 200
+
+
+def test_a_missing_token_is_401(client):
+    assert_unauthorized(me(client, {}))
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer not.a.jwt", "Bearer abc", "Basic Zm9vOmJhcg=="])
+def test_a_malformed_token_is_401(client, header):
+    assert_unauthorized(me(client, {"Authorization": header}))
+
+
+def test_a_token_signed_with_another_key_is_401(client, tokens, services):
+    forged = jwt.encode(claims_of(tokens["access_token"], services), "another-key-entirely-0123456789abcdef", algorithm="HS256")
+    assert_unauthorized(me(client, bearer(forged)), "badly signed")
+
+
+def test_an_expired_token_is_401(client, tokens, services):
+    claims = claims_of(tokens["access_token"], services)
+    claims.update(iat=int(time.time()) - 3600, exp=int(time.time()) - 60)
+    expired = jwt.encode(claims, services.settings.jwt_secret_key, algorithm="HS256")
+    assert_unauthorized(me(client, bearer(expired)), "expired")
+
+
+def test_an_alg_none_token_is_401(client, tokens, services):
+    claims = claims_of(tokens["access_token"], services)
+
+    def part(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    unsigned = f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+    assert_unauthorized(me(client, bearer(unsigned)))
+
+
+def test_a_token_with_another_algorithm_is_401(client, tokens, services):
+    claims = claims_of(tokens["access_token"], services)
+    other = jwt.encode(claims, services.settings.jwt_secret_key, algorithm="HS512")
+    assert_unauthorized(me(client, bearer(other)))
+
+
+def test_a_revoked_token_is_401(client, auth):
+    assert client.post(f"{API}/auth/logout", headers=auth).status_code == 204
+    assert_unauthorized(me(client, auth), "revoked")
+
+
+def test_a_refresh_token_presented_as_access_token_is_401(client, tokens):
+    assert_unauthorized(me(client, bearer(tokens["refresh_token"])), "access")
+
+
+def test_a_token_missing_required_claims_is_401(client, tokens, services):
+    claims = claims_of(tokens["access_token"], services)
+    del claims["jti"]
+    token = jwt.encode(claims, services.settings.jwt_secret_key, algorithm="HS256")
+    assert_unauthorized(me(client, bearer(token)))
+
+
+def test_admin_scope_follows_the_account_not_the_token(client, tokens, services):
+    # A token that claims `admin` for a non-admin grants nothing.
+    claims = claims_of(tokens["access_token"], services)
+    claims["scope"] = "admin fresh"
+    token = jwt.encode(claims, services.settings.jwt_secret_key, algorithm="HS256")
+    response = client.get(f"{API}/users", headers=bearer(token))
+    assert response.status_code == 403

@@ -1,0 +1,172 @@
+"""Fixtures: one app per test session, a clean database per test, and the
+people and things the contract talks about (a user, a fresh admin, a store...)."""
+
+import os
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete
+
+from api import migrate
+from api.app import create_app
+from api.config import Settings
+from api.passwords import hash_password
+from models import Base, User
+
+API = "/api/v1"
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """TEST_DATABASE_URL when given (PostgreSQL in CI), else a fresh SQLite file."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'stores.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, tmp_path_factory):
+    return Settings.from_env(
+        {},
+        database_url=database_url,
+        jwt_secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        instance_path=tmp_path_factory.mktemp("instance"),
+        validate_responses=True,
+        log_level="WARNING",
+        access_token_lifetime=timedelta(minutes=15),
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def services(app):
+    return app.app.extensions["stores_api"]
+
+
+@pytest.fixture(autouse=True)
+def clean_database(services):
+    yield
+    with services.database.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(delete(table))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(services):
+    with services.database.session() as session:
+        yield session
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(client, username: str, password: str = PASSWORD) -> dict:
+    response = client.post(f"{API}/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def make_user(db, username: str, *, is_admin: bool = False, password: str = PASSWORD) -> User:
+    user = User(username=username, password_hash=hash_password(password), is_admin=is_admin)
+    db.add(user)
+    db.commit()
+    return user
+
+
+@pytest.fixture
+def user(db):
+    return make_user(db, "alice")
+
+
+@pytest.fixture
+def tokens(client, user) -> dict:
+    return login(client, user.username)
+
+
+@pytest.fixture
+def auth(tokens) -> dict:
+    """Headers of an ordinary user with a fresh access token."""
+    return bearer(tokens["access_token"])
+
+
+@pytest.fixture
+def admin(db):
+    return make_user(db, "root", is_admin=True)
+
+
+@pytest.fixture
+def admin_tokens(client, admin) -> dict:
+    return login(client, admin.username)
+
+
+@pytest.fixture
+def admin_auth(admin_tokens) -> dict:
+    """Headers of an admin with a fresh access token."""
+    return bearer(admin_tokens["access_token"])
+
+
+@pytest.fixture
+def stale_admin_auth(client, admin_tokens) -> dict:
+    """Headers of an admin whose access token came from a refresh: not fresh."""
+    response = client.post(f"{API}/auth/refresh", headers=bearer(admin_tokens["refresh_token"]))
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["access_token"])
+
+
+def create(client, auth, path: str, body: dict) -> dict:
+    response = client.post(f"{API}{path}", json=body, headers=auth)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.fixture
+def store(client, auth) -> dict:
+    return create(client, auth, "/stores", {"name": "Corner Shop"})
+
+
+@pytest.fixture
+def other_store(client, auth) -> dict:
+    return create(client, auth, "/stores", {"name": "Market Hall"})
+
+
+@pytest.fixture
+def item(client, auth, store) -> dict:
+    return create(client, auth, "/items", {"name": "Lamp", "price": 19.99, "store_id": store["id"]})
+
+
+@pytest.fixture
+def tag(client, auth, store) -> dict:
+    return create(client, auth, f"/stores/{store['id']}/tags", {"name": "on-sale"})
+
+
+def assert_problem(response, status: int, detail_contains: str | None = None) -> dict:
+    """The response is an RFC 9457 problem with this status."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert body["type"] == "about:blank"
+    assert "Traceback" not in response.text
+    if detail_contains is not None:
+        assert detail_contains in body["detail"], body
+    return body
+
+
+def assert_unauthorized(response, detail_contains: str | None = None) -> dict:
+    body = assert_problem(response, 401, detail_contains)
+    assert response.headers["www-authenticate"] == "Bearer"
+    return body
