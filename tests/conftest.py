@@ -32,7 +32,7 @@ def settings(database_url, tmp_path_factory):
     return Settings.from_env(
         {},
         database_url=database_url,
-        jwt_secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        jwt_secret_key="test-secret-" + "k" * 64,
         instance_path=tmp_path_factory.mktemp("instance"),
         validate_responses=True,
         log_level="WARNING",

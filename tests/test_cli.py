@@ -1,0 +1,114 @@
+"""The `stores-api` command line."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+import api.cli
+from api import migrate
+from models import Database, User
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    return {**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance")}
+
+
+def run_cli(env, *args, stdin=""):
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        input=stdin, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def users(url):
+    database = Database(url)
+    with database.session() as session:
+        found = [(u.username, u.is_admin) for u in session.scalars(select(User))]
+    database.engine.dispose()
+    return found
+
+
+def test_db_upgrade_current_and_downgrade(env):
+    assert run_cli(env, "db", "upgrade").returncode == 0
+    current = run_cli(env, "db", "current")
+    assert current.returncode == 0 and "0001" in current.stdout + current.stderr
+    assert run_cli(env, "db", "downgrade", "base").returncode == 0
+    current = run_cli(env, "db", "current")
+    assert "0001" not in current.stdout + current.stderr
+
+
+def test_create_admin_reads_the_password_from_stdin(env):
+    migrate.upgrade(env["DATABASE_URL"])
+    result = run_cli(env, "create-admin", "boss", "--password-stdin", stdin="long-enough-pw\n")
+    assert result.returncode == 0, result.stderr
+    assert "created admin 'boss'" in result.stdout
+    assert users(env["DATABASE_URL"]) == [("boss", True)]
+
+
+def test_create_admin_refuses_a_taken_name_and_a_short_password(env):
+    migrate.upgrade(env["DATABASE_URL"])
+    run_cli(env, "create-admin", "boss", "--password-stdin", stdin="long-enough-pw\n")
+    taken = run_cli(env, "create-admin", "BOSS", "--password-stdin", stdin="long-enough-pw\n")
+    assert taken.returncode == 1 and "taken" in taken.stderr
+    short = run_cli(env, "create-admin", "other", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "password" in short.stderr
+    bad_name = run_cli(env, "create-admin", "no spaces", "--password-stdin", stdin="long-enough-pw\n")
+    assert bad_name.returncode == 1 and "username" in bad_name.stderr
+    assert users(env["DATABASE_URL"]) == [("boss", True)]
+
+
+def test_create_admin_prompts_twice_without_the_flag(env, monkeypatch, capsys):
+    migrate.upgrade(env["DATABASE_URL"])
+    answers = iter(["long-enough-pw", "long-enough-pw"])
+    monkeypatch.setattr(api.cli.getpass, "getpass", lambda prompt: next(answers))
+    assert api.cli.main(["create-admin", "boss"]) == 0
+    assert users(env["DATABASE_URL"]) == [("boss", True)]
+
+
+def test_create_admin_refuses_two_different_passwords(env, monkeypatch, capsys):
+    migrate.upgrade(env["DATABASE_URL"])
+    answers = iter(["long-enough-pw", "another-password"])
+    monkeypatch.setattr(api.cli.getpass, "getpass", lambda prompt: next(answers))
+    assert api.cli.main(["create-admin", "boss"]) == 1
+    assert "differ" in capsys.readouterr().err
+    assert users(env["DATABASE_URL"]) == []
+
+
+def test_openapi_check_passes_on_the_spec():
+    assert api.cli.main(["openapi", "check"]) == 0
+
+
+def test_openapi_check_finds_a_handler_the_spec_does_not_use(monkeypatch, capsys):
+    import api.stores
+
+    def forgotten_handler():
+        pass
+
+    forgotten_handler.__module__ = "api.stores"
+    monkeypatch.setattr(api.stores, "forgotten_handler", forgotten_handler, raising=False)
+    assert api.cli.main(["openapi", "check"]) == 1
+    assert "api.stores.forgotten_handler" in capsys.readouterr().err
+
+
+def test_openapi_check_finds_an_operation_without_a_handler():
+    spec = {"paths": {"/x": {"get": {"operationId": "api.stores.no_such_function"}}}}
+    assert api.cli.unresolved_operations(spec) == [
+        "operationId api.stores.no_such_function does not resolve to a function"
+    ]
+
+
+def test_the_command_is_installed():
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "stores-api"), "--help"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0
+    for command in ("serve", "db", "create-admin", "openapi"):
+        assert command in result.stdout

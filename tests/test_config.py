@@ -1,0 +1,45 @@
+"""Configuration from the environment."""
+
+import stat
+from datetime import timedelta
+
+from api.config import SECRET_KEY_FILE, Settings
+
+
+def test_defaults_keep_the_database_and_key_in_the_instance_folder(tmp_path):
+    settings = Settings.from_env({"INSTANCE_PATH": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'stores.db'}"
+    assert settings.access_token_lifetime == timedelta(minutes=15)
+    assert settings.refresh_token_lifetime == timedelta(days=30)
+    assert settings.log_level == "INFO"
+    assert settings.access_log is None
+    assert settings.validate_responses is False
+
+
+def test_an_unset_secret_key_is_generated_once_private_and_kept(tmp_path):
+    first = Settings.from_env({"INSTANCE_PATH": str(tmp_path)}).jwt_secret_key
+    key_file = tmp_path / SECRET_KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(first) >= 64
+    assert Settings.from_env({"INSTANCE_PATH": str(tmp_path)}).jwt_secret_key == first
+
+
+def test_the_environment_sets_everything(tmp_path):
+    settings = Settings.from_env({
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": "postgresql+psycopg://db/stores",
+        "JWT_SECRET_KEY": "from-the-environment",
+        "ACCESS_TOKEN_SECONDS": "60",
+        "REFRESH_TOKEN_SECONDS": "3600",
+        "LOG_LEVEL": "debug",
+        "ACCESS_LOG": str(tmp_path / "access.log"),
+        "VALIDATE_RESPONSES": "true",
+    })
+    assert settings.database_url == "postgresql+psycopg://db/stores"
+    assert settings.jwt_secret_key == "from-the-environment"
+    assert settings.access_token_lifetime == timedelta(seconds=60)
+    assert settings.refresh_token_lifetime == timedelta(hours=1)
+    assert settings.log_level == "DEBUG"
+    assert settings.access_log == str(tmp_path / "access.log")
+    assert settings.validate_responses is True
+    assert not (tmp_path / SECRET_KEY_FILE).exists()

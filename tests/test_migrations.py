@@ -1,0 +1,63 @@
+"""Alembic owns the schema: it builds exactly what the models describe."""
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, insert, inspect
+from sqlalchemy.exc import IntegrityError
+
+from api import migrate
+from models import Base, User
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    if os.environ.get("TEST_MIGRATIONS_DATABASE_URL"):
+        return os.environ["TEST_MIGRATIONS_DATABASE_URL"]
+    return f"sqlite:///{tmp_path / 'migrations.db'}"
+
+
+def differences(url: str) -> list:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    return diff
+
+
+def tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    names = set(inspect(engine).get_table_names())
+    engine.dispose()
+    return names - {"alembic_version"}
+
+
+def test_upgrade_builds_exactly_what_the_models_describe(empty_database_url):
+    migrate.upgrade(empty_database_url)
+    assert tables(empty_database_url) == set(Base.metadata.tables)
+    assert differences(empty_database_url) == []
+
+
+def test_downgrade_to_base_and_upgrade_again(empty_database_url):
+    migrate.upgrade(empty_database_url)
+    migrate.downgrade(empty_database_url, "base")
+    assert tables(empty_database_url) == set()
+    migrate.upgrade(empty_database_url)
+    assert differences(empty_database_url) == []
+    migrate.downgrade(empty_database_url, "base")
+
+
+def test_the_migrated_username_index_ignores_case(empty_database_url):
+    migrate.upgrade(empty_database_url)
+    engine = create_engine(empty_database_url)
+    row = {"password_hash": "x", "is_admin": False, "created_at": datetime.now(UTC)}
+    with engine.begin() as connection:
+        connection.execute(insert(User), {**row, "username": "Alice"})
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert(User), {**row, "username": "aLICE"})
+    engine.dispose()
+    migrate.downgrade(empty_database_url, "base")
