@@ -41,6 +41,8 @@ def refresh(token_info):
             "the refresh token was already used; every token of this login is revoked"
         )
     user = session.get(User, token_info["sub"])
+    if user is None:  # deleted since the security layer looked
+        raise unauthorized("the token's user no longer exists")
     session.commit()
     return services().tokens.issue_pair(user, fresh=False, chain_id=claims["sid"])
 

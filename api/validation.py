@@ -15,6 +15,7 @@ from connexion.validators import (
     VALIDATOR_MAP,
     JSONRequestBodyValidator,
     JSONResponseBodyValidator,
+    ParameterValidator,
 )
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
@@ -45,10 +46,22 @@ class DecimalJSONResponseBodyValidator(JSONResponseBodyValidator):
         return DecimalResponseValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
+class ConciseParameterValidator(ParameterValidator):
+    """Names the parameter, and leaves out the schema dump jsonschema appends."""
+
+    @staticmethod
+    def validate_parameter(parameter_type, value, param, param_name=None):
+        error = ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
+        if error and "\n\nFailed validating" in error:
+            error = f"{parameter_type} parameter '{param['name']}': {error.split(chr(10))[0]}"
+        return error
+
+
 def validator_map() -> dict:
-    """Connexion's validator map, with the decimal-aware JSON body validators."""
+    """Connexion's validator map, with the validators above in place of its own."""
     return {
         **VALIDATOR_MAP,
+        "parameter": ConciseParameterValidator,
         "body": MediaTypeDict(
             {**VALIDATOR_MAP["body"], "*/*json": DecimalJSONRequestBodyValidator}
         ),
