@@ -6,10 +6,12 @@ numbers written in decimal, so they are checked in decimal, from the shortest
 repr that reads back as the same float (which is what the client wrote).
 """
 
+import json
 import math
 from decimal import Decimal
 
 from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -34,7 +36,22 @@ DecimalRequestValidator = extend(Draft4RequestValidator, {"multipleOf": decimal_
 DecimalResponseValidator = extend(Draft4ResponseValidator, {"multipleOf": decimal_multiple_of})
 
 
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 class DecimalJSONRequestBodyValidator(JSONRequestBodyValidator):
+    async def _parse(self, stream, scope):
+        # Connexion lets undecodable bytes escape as a 500, and Python's json
+        # accepts NaN and Infinity, which JSON does not: both are a 400 here.
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw:
+            return None
+        try:
+            return json.loads(raw.decode(self._encoding), parse_constant=_reject_constant)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+            raise BadRequestProblem(detail=f"the body is not valid JSON: {exc}") from None
+
     @property
     def _validator(self):
         return DecimalRequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)

@@ -41,3 +41,17 @@ def test_the_root_redirects_to_the_docs(client):
     assert response.status_code == 302
     assert response.headers["location"] == f"{API}/ui/"
     assert response.content == b""
+
+
+def test_a_body_that_is_not_utf8_is_a_400_problem(client, auth):
+    response = client.post(f"{API}/stores", content=b"\xd6\x82(\xff\xfe\tki",
+                           headers={**auth, "Content-Type": "application/json"})
+    assert_problem(response, 400, "not valid JSON")
+
+
+def test_nan_and_infinity_are_not_json(client, auth, store):
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        body = f'{{"name": "x", "price": {constant}, "store_id": {store["id"]}}}'
+        response = client.post(f"{API}/items", content=body.encode(),
+                               headers={**auth, "Content-Type": "application/json"})
+        assert_problem(response, 400, "not a JSON number")

@@ -1,0 +1,70 @@
+"""Schemathesis's command line against a real server: every operation, every
+check, every phase. The seed and the example counts keep the run reproducible
+and bounded; the JUnit reports land in reports/."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import live_server
+
+PROJECT = Path(__file__).resolve().parents[2]
+REPORTS = PROJECT / "reports"
+SEED = "20261125"
+ADMIN, PASSWORD = "schemathesis-admin", "schemathesis-password"
+# Enough examples to find what a fuzzer finds here, few enough for 2 cores.
+MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "40")
+RUN_TIMEOUT = 900
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("schemathesis")
+    env = {"VALIDATE_RESPONSES": "true", "LOG_LEVEL": "WARNING"}
+    with live_server(tmp_path, **env) as (url, stderr):
+        admin = subprocess.run(
+            [sys.executable, "-m", "api.cli", "create-admin", ADMIN, "--password-stdin"],
+            input=PASSWORD, text=True, capture_output=True, timeout=120,
+            env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
+                 "INSTANCE_PATH": str(tmp_path / "instance")},
+        )
+        assert admin.returncode == 0, admin.stderr
+        yield url, stderr
+
+
+def schemathesis(url: str, report: str, *options: str, hooks: bool) -> subprocess.CompletedProcess:
+    REPORTS.mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "STORES_API_URL": url,
+           "STORES_API_ADMIN": ADMIN, "STORES_API_PASSWORD": PASSWORD}
+    env.pop("SCHEMATHESIS_HOOKS", None)
+    if hooks:
+        env["SCHEMATHESIS_HOOKS"] = "tests.contract.hooks"
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")), "run",
+        f"{url}/api/v1/openapi.json",
+        "--checks", "all",
+        "--phases", "examples,coverage,fuzzing,stateful",
+        "--seed", SEED,
+        "--no-color",
+        "--report", "junit", "--report-junit-path", str(REPORTS / report),
+        *options,
+    ]
+    return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT)
+
+
+def test_schemathesis_finds_no_failure_as_an_admin(server):
+    url, stderr = server
+    result = schemathesis(url, "schemathesis.xml", "--max-examples", MAX_EXAMPLES, hooks=True)
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
+    assert "passed" in result.stdout
+    assert " 500 " not in stderr.read_text()
+
+
+def test_schemathesis_finds_no_failure_without_credentials(server):
+    url, _ = server
+    result = schemathesis(url, "schemathesis-anonymous.xml", "--max-examples", "5", hooks=False)
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
