@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check-spec clean
+.PHONY: run test lint check-spec client clean
 
 $(BIN)/stores-api: pyproject.toml
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -24,6 +24,13 @@ lint: $(BIN)/stores-api
 
 test: $(BIN)/stores-api check-spec
 	$(BIN)/pytest
+
+# A typed Python client generated from the spec alone, installable with pip.
+client: $(BIN)/stores-api
+	rm -rf clients/python && mkdir -p clients
+	$(BIN)/openapi-python-client generate --path openapi/swagger.yaml \
+		--config openapi/python-client.yaml --meta setup --output-path clients/python
+	@echo "Generated clients/python; install it with: pip install ./clients/python"
 
 clean:
 	rm -rf $(VENV) instance reports clients *.egg-info

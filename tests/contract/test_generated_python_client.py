@@ -15,12 +15,11 @@ SPEC = PROJECT / "openapi" / "swagger.yaml"
 
 
 def generate_python_client(output: Path) -> None:
-    config = output.parent / "openapi-python-client.yaml"
-    config.write_text("post_hooks: []\n")
+    config = PROJECT / "openapi" / "python-client.yaml"  # the one `make client` uses
     subprocess.run(
         [str(Path(sys.executable).with_name("openapi-python-client")), "generate",
          "--path", str(SPEC), "--meta", "none", "--output-path", str(output),
-         "--config", str(config), "--overwrite"],
+         "--config", str(config)],
         check=True, capture_output=True, text=True, timeout=300,
     )
 

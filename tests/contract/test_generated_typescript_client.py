@@ -1,0 +1,38 @@
+"""A TypeScript client generated from the spec (openapi-typescript types,
+openapi-fetch calls, checked by the TypeScript compiler) drives the whole flow
+against a live server, run by Node."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import live_server
+
+PROJECT = Path(__file__).resolve().parent / "typescript"
+
+
+def npm(*args, env=None, timeout=600):
+    result = subprocess.run(["npm", "--no-fund", "--no-audit", *args], cwd=PROJECT,
+                            env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"npm {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def typescript_flow():
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the TypeScript client test: Node.js and npm are missing")
+        pytest.skip("Node.js and npm are not installed: the TypeScript client test did not run")
+    npm("ci")
+    npm("run", "generate")
+    npm("run", "build")  # tsc: the flow type-checks against the generated client
+
+
+def test_a_generated_typescript_client_runs_the_whole_flow(typescript_flow, tmp_path):
+    with live_server(tmp_path, VALIDATE_RESPONSES="true") as (url, _):
+        result = npm("run", "flow", env={**os.environ, "STORES_API_URL": url}, timeout=120)
+    assert "typescript flow: ok" in result.stdout

@@ -1,0 +1,81 @@
+// The whole flow through a client typed from the spec alone: openapi-typescript
+// turns openapi/swagger.yaml into types, openapi-fetch makes the calls, and the
+// compiler refuses any call the spec does not allow.
+import createClient from "openapi-fetch";
+import type { paths } from "./generated/schema.js";
+
+declare const process: { env: Record<string, string | undefined>; exit(code: number): never };
+
+const baseUrl = `${process.env.STORES_API_URL}/api/v1`;
+
+function check(condition: unknown, message: string): asserts condition {
+  if (!condition) {
+    throw new Error(message);
+  }
+}
+
+function client(token?: string) {
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  return createClient<paths>({ baseUrl, headers });
+}
+
+async function main(): Promise<void> {
+  const credentials = { username: "typescript", password: "typescript-password" };
+  const registered = await client().POST("/auth/register", { body: credentials });
+  check(registered.response.status === 201, `register: ${registered.response.status}`);
+
+  const login = await client().POST("/auth/login", { body: credentials });
+  check(login.data, "login failed");
+  let api = client(login.data.access_token);
+
+  const store = await api.POST("/stores", { body: { name: "TypeScript store" } });
+  check(store.data, "create store failed");
+  const storeId = store.data.id;
+
+  const itemIds: number[] = [];
+  for (const n of [1, 2, 3]) {
+    const item = await api.POST("/items", { body: { name: `Thing ${n}`, price: n + 0.5, store_id: storeId } });
+    check(item.data, "create item failed");
+    check(item.data.price === n + 0.5, `price came back as ${item.data.price}`);
+    itemIds.push(item.data.id);
+  }
+  const tag = await api.POST("/stores/{store_id}/tags", {
+    params: { path: { store_id: storeId } },
+    body: { name: "typed" },
+  });
+  check(tag.data, "create tag failed");
+  const firstItem = itemIds[0]!;
+  const linked = await api.PUT("/items/{item_id}/tags/{tag_id}", {
+    params: { path: { item_id: firstItem, tag_id: tag.data.id } },
+  });
+  check(linked.response.status === 204, `link: ${linked.response.status}`);
+
+  const seen: number[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await api.GET("/items", {
+      params: { query: { store_id: storeId, limit: 2, ...(cursor ? { cursor } : {}) } },
+    });
+    check(page.data, "list items failed");
+    seen.push(...page.data.data.map((item) => item.id));
+    cursor = page.data.next_cursor ?? undefined;
+  } while (cursor);
+  check(JSON.stringify(seen) === JSON.stringify(itemIds), `pages gave ${seen}`);
+
+  const refreshed = await client(login.data.refresh_token).POST("/auth/refresh");
+  check(refreshed.data, "refresh failed");
+  api = client(refreshed.data.access_token);
+
+  const loggedOut = await api.POST("/auth/logout", { body: { refresh_token: refreshed.data.refresh_token } });
+  check(loggedOut.response.status === 204, `logout: ${loggedOut.response.status}`);
+  const refused = await api.GET("/users/me");
+  check(refused.response.status === 401, `revoked token gave ${refused.response.status}`);
+  check(refused.error?.status === 401, "the refusal is a problem document");
+  check(refused.response.headers.get("www-authenticate") === "Bearer", "401 without a challenge");
+  console.log("typescript flow: ok");
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
