@@ -2,7 +2,6 @@
 
 import schemathesis
 
-
 # Values only the server can issue. A schema can say what a cursor or a token
 # looks like, never which ones exist: a random one is rightly refused with 400
 # (the contract says so), so it is not "valid data". Positive cases leave these

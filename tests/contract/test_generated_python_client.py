@@ -51,7 +51,11 @@ def test_a_generated_python_client_runs_the_whole_flow(stores_client, server):
         api_auth_refresh,
         api_auth_register,
     )
-    from stores_client.api.items import api_items_create_item, api_items_link_item_tag, api_items_list_items
+    from stores_client.api.items import (
+        api_items_create_item,
+        api_items_link_item_tag,
+        api_items_list_items,
+    )
     from stores_client.api.stores import api_stores_create_store, api_stores_create_store_tag
     from stores_client.api.users import api_users_get_current_user
     from stores_client.models import (
