@@ -1,9 +1,14 @@
-"""JSON Schema validators for Connexion that get decimal `multipleOf` right.
+"""Connexion's validators, with three things put right.
 
-jsonschema checks `multipleOf: 0.01` in binary floating point, where 0.29 / 0.01
-is 28.999999999999996: a valid price would be refused. Prices arrive as JSON
-numbers written in decimal, so they are checked in decimal, from the shortest
-repr that reads back as the same float (which is what the client wrote).
+- Decimal `multipleOf`: jsonschema checks `multipleOf: 0.01` in binary floating
+  point, where 0.29 / 0.01 is 28.999999999999996, so a valid price would be
+  refused. Prices arrive as JSON numbers written in decimal, so they are checked
+  in decimal, from the shortest repr that reads back as the same float (which is
+  what the client wrote).
+- Bodies that are not JSON (undecodable bytes, NaN, Infinity) are a 400, where
+  Connexion lets a UnicodeDecodeError escape as a 500.
+- A problem never repeats a password back, and so never logs one: jsonschema's
+  messages quote the offending value.
 """
 
 import json
@@ -15,6 +20,7 @@ from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
 from connexion.validators import (
     VALIDATOR_MAP,
+    FormDataValidator,
     JSONRequestBodyValidator,
     JSONResponseBodyValidator,
     ParameterValidator,
@@ -36,14 +42,21 @@ DecimalRequestValidator = extend(Draft4RequestValidator, {"multipleOf": decimal_
 DecimalResponseValidator = extend(Draft4ResponseValidator, {"multipleOf": decimal_multiple_of})
 
 
+def body_problem(error: ValidationError) -> BadRequestProblem:
+    """A 400 naming the field; for a password, without its value."""
+    path = "/".join(str(part) for part in error.absolute_path)
+    if error.schema.get("format") == "password":
+        rule = f"{error.validator} {error.validator_value}".strip()
+        return BadRequestProblem(detail=f"'{path}' does not satisfy {rule}")
+    return BadRequestProblem(detail=f"{error.message} - '{path}'" if path else error.message)
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-class DecimalJSONRequestBodyValidator(JSONRequestBodyValidator):
+class JSONBodyValidator(JSONRequestBodyValidator):
     async def _parse(self, stream, scope):
-        # Connexion lets undecodable bytes escape as a 500, and Python's json
-        # accepts NaN and Infinity, which JSON does not: both are a 400 here.
         raw = b"".join([chunk async for chunk in stream])
         if not raw:
             return None
@@ -56,8 +69,28 @@ class DecimalJSONRequestBodyValidator(JSONRequestBodyValidator):
     def _validator(self):
         return DecimalRequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
+    def _validate(self, body):
+        if not self._nullable and body is None:
+            raise BadRequestProblem("Request body must not be empty")
+        try:
+            self._validator.validate(body)
+        except ValidationError as error:
+            raise body_problem(error) from None
 
-class DecimalJSONResponseBodyValidator(JSONResponseBodyValidator):
+
+class FormBodyValidator(FormDataValidator):
+    def _validate(self, body):
+        if not isinstance(body, dict):
+            raise BadRequestProblem("Parsed body must be a mapping")
+        if self._strict_validation:
+            self._validate_params_strictly(body)
+        try:
+            self._validator.validate(body)
+        except ValidationError as error:
+            raise body_problem(error) from None
+
+
+class JSONResponseValidator(JSONResponseBodyValidator):
     @property
     def validator(self):
         return DecimalResponseValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
@@ -80,9 +113,11 @@ def validator_map() -> dict:
         **VALIDATOR_MAP,
         "parameter": ConciseParameterValidator,
         "body": MediaTypeDict(
-            {**VALIDATOR_MAP["body"], "*/*json": DecimalJSONRequestBodyValidator}
+            {
+                **VALIDATOR_MAP["body"],
+                "*/*json": JSONBodyValidator,
+                "application/x-www-form-urlencoded": FormBodyValidator,
+            }
         ),
-        "response": MediaTypeDict(
-            {**VALIDATOR_MAP["response"], "*/*json": DecimalJSONResponseBodyValidator}
-        ),
+        "response": MediaTypeDict({**VALIDATOR_MAP["response"], "*/*json": JSONResponseValidator}),
     }

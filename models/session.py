@@ -9,6 +9,8 @@ def _configure_sqlite_connection(dbapi_connection, _record):
     # Foreign keys are off in SQLite unless asked for, per connection.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Readers do not wait for the writer, nor the writer for readers.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
     # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy
     # emit BEGIN itself (the recipe of SQLAlchemy's SQLite dialect docs).
@@ -16,7 +18,10 @@ def _configure_sqlite_connection(dbapi_connection, _record):
 
 
 def _begin_sqlite_transaction(connection):
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front: a transaction that reads and
+    # then writes waits its turn (busy timeout) instead of failing with
+    # "database is locked" when two of them would upgrade their locks at once.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
@@ -27,8 +32,15 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         return engine
     # The Flask side of Connexion runs in a pool of 10 threads: one connection
     # each, and a little headroom for the security layer's lookups.
+    # pre-ping: connections broken while the database was away are replaced,
+    # so the service recovers by itself; a short connect timeout turns an
+    # unreachable database into a quick 503 rather than a hung request.
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
     )
 
 

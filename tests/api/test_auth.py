@@ -215,3 +215,12 @@ def test_logout_with_unknown_fields_is_400(client, auth):
 
 def test_logout_without_a_token_is_401(client):
     assert_unauthorized(client.post(f"{API}/auth/logout"))
+
+
+def test_a_refused_password_is_never_repeated_back(client):
+    response = register(client, password="hunter2")
+    body = assert_problem(response, 400, "'password' does not satisfy minLength 8")
+    assert "hunter2" not in response.text and body
+    form = client.post(f"{API}/auth/login", data={"username": "alice", "password": "hunter2"})
+    assert_problem(form, 400, "'password' does not satisfy minLength 8")
+    assert "hunter2" not in form.text
