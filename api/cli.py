@@ -24,6 +24,10 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
     serve_cmd.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve_cmd.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="run N worker processes under gunicorn (production); default: one uvicorn process",
+    )
     serve_cmd.set_defaults(run=serve)
 
     db_cmd = commands.add_parser("db", help="database migrations (Alembic)")
@@ -53,14 +57,32 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def serve(args) -> None:
+def serve(args) -> int:
+    from api import migrate
+    from api.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.access_log)
+    # Once, here, before any worker exists: workers never race to migrate.
+    migrate.upgrade(settings.database_url)
+    if args.workers:
+        if args.reload:
+            print("error: --reload is for one process; leave out --workers", file=sys.stderr)
+            return 2
+        from api.server import GunicornServer
+
+        GunicornServer(args.host, args.port, args.workers).run()
+        return 0
+
     import uvicorn
 
-    from api import migrate
-
-    migrate.upgrade(Settings.from_env().database_url)
     uvicorn.run(
-        "api.app:create_app", factory=True, host=args.host, port=args.port, reload=args.reload
+        "api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        access_log=False,  # the service writes its own, structured access log
     )
 
 

@@ -19,6 +19,7 @@ async def access_token_info(token: str, request) -> dict:
     services = request.scope["state"]["services"]
     claims = _decode(services, token, ACCESS)
     is_admin = await to_thread.run_sync(_live_token_user, services, claims, True)
+    request.scope["state"]["user_id"] = int(claims["sub"])  # for the access log
     scopes = ["admin"] if is_admin else []
     if claims.get("fresh") is True:
         scopes.append("fresh")
@@ -34,6 +35,7 @@ async def refresh_token_info(token: str, request) -> dict:
     services = request.scope["state"]["services"]
     claims = _decode(services, token, REFRESH)
     await to_thread.run_sync(_live_token_user, services, claims, False)
+    request.scope["state"]["user_id"] = int(claims["sub"])
     return {"sub": int(claims["sub"]), "scope": [], "claims": claims}
 
 

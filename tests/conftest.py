@@ -5,7 +5,8 @@ import os
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import create_engine, delete
+from sqlalchemy.engine import make_url
 
 from api import migrate
 from api.app import create_app
@@ -15,14 +16,48 @@ from models import Base, User
 
 API = "/api/v1"
 PASSWORD = "correct-horse-battery"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+ON_POSTGRES = bool(TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgresql"))
+
+needs_postgres = pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="needs PostgreSQL: `make test` runs it through `python -m tests.postgres_suite`",
+)
+
+
+@pytest.fixture(scope="session")
+def new_database(tmp_path_factory):
+    """A factory of empty databases on the suite's backend, all dropped at the end.
+
+    On PostgreSQL they are siblings of TEST_DATABASE_URL's database, named after it.
+    """
+    created = []
+
+    def make(label: str = "db") -> str:
+        if not ON_POSTGRES:
+            return f"sqlite:///{tmp_path_factory.mktemp(label) / 'stores.db'}"
+        base = make_url(TEST_DATABASE_URL)
+        name = f"{base.database}_{len(created) + 1}"
+        _on_postgres_server(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return base.set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    for name in created:
+        _on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _on_postgres_server(statement: str) -> None:
+    engine = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql(statement)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     """TEST_DATABASE_URL when given (PostgreSQL in CI), else a fresh SQLite file."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'stores.db'}"
+    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'stores.db'}"
     migrate.upgrade(url)
     return url
 

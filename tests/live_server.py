@@ -1,15 +1,32 @@
-"""A real `stores-api serve` process on 127.0.0.1, for tests that need one."""
+"""Real `stores-api serve` processes on 127.0.0.1, for tests that need them."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 STARTUP_SECONDS = 60
+STOP_SECONDS = 40
+
+
+@dataclass
+class LiveServer:
+    url: str
+    log_path: Path
+    process: subprocess.Popen
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def log(self) -> str:
+        return self.log_path.read_text()
 
 
 def free_port() -> int:
@@ -18,44 +35,59 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def live_server(tmp_path: Path, **env_overrides):
-    """Serve a fresh SQLite database on a free port; always stopped at the end."""
-    port = free_port()
-    env = {
+def server_env(tmp_path: Path, database_url: str | None, **overrides) -> dict:
+    return {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
+        "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'live.db'}",
         "INSTANCE_PATH": str(tmp_path / "instance"),
-        **env_overrides,
+        # Several servers over one database must sign alike, as hosts behind a
+        # load balancer share their secret.
+        "JWT_SECRET_KEY": "live-server-" + "k" * 64,
+        **overrides,
     }
-    stderr_path = tmp_path / "server.stderr"
-    with open(stderr_path, "w") as stderr:
+
+
+@contextmanager
+def live_server(tmp_path: Path, database_url: str | None = None, workers: int = 0, **env):
+    """Serve on a free port until the block ends; the process is always stopped."""
+    port = free_port()
+    log_path = tmp_path / f"server-{port}.log"
+    command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers:
+        command += ["--workers", str(workers)]
+    with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=stderr, stderr=subprocess.STDOUT,
+            command, env=server_env(tmp_path, database_url, **env),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        server = LiveServer(f"http://127.0.0.1:{port}", log_path, process)
         try:
-            base_url = f"http://127.0.0.1:{port}"
-            _wait_until_healthy(base_url, process, stderr_path)
-            yield base_url, stderr_path
+            _wait_until_healthy(server)
+            yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(server)
 
 
-def _wait_until_healthy(base_url: str, process, stderr_path: Path) -> None:
+def stop(server: LiveServer) -> int:
+    """SIGTERM, as an orchestrator would; SIGKILL the whole group if it hangs."""
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+    try:
+        return server.process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        return server.process.wait()
+
+
+def _wait_until_healthy(server: LiveServer) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited:\n{stderr_path.read_text()}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the server exited:\n{server.log()}")
         try:
-            with urllib.request.urlopen(f"{base_url}/api/v1/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{server.api}/health", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"the server did not become healthy:\n{stderr_path.read_text()}")
+    raise RuntimeError(f"the server did not become healthy:\n{server.log()}")

@@ -13,8 +13,8 @@ from models import Database, User
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def env(tmp_path, monkeypatch, new_database):
+    url = new_database("cli")
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     return {**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance")}

@@ -1,6 +1,5 @@
 """Alembic owns the schema: it builds exactly what the models describe."""
 
-import os
 from datetime import UTC, datetime
 
 import pytest
@@ -14,10 +13,8 @@ from models import Base, User
 
 
 @pytest.fixture
-def empty_database_url(tmp_path):
-    if os.environ.get("TEST_MIGRATIONS_DATABASE_URL"):
-        return os.environ["TEST_MIGRATIONS_DATABASE_URL"]
-    return f"sqlite:///{tmp_path / 'migrations.db'}"
+def empty_database_url(new_database):
+    return new_database("migrations")
 
 
 def differences(url: str) -> list:

@@ -1,36 +1,27 @@
-"""`stores-api serve` as a real server: migrations first, logs, access log."""
+"""`stores-api serve` as a real server: migrations first, the access log."""
 
 import json
-import urllib.error
-import urllib.request
 
+from tests.http import call
 from tests.live_server import live_server
 
 
-def request(url, method="GET", body=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        "Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
-def test_serve_upgrades_a_fresh_database_and_answers(tmp_path):
+def test_serve_upgrades_a_fresh_database_and_answers(tmp_path, new_database):
     access_log = tmp_path / "access.log"
-    with live_server(tmp_path, ACCESS_LOG=str(access_log), LOG_LEVEL="INFO") as (url, stderr):
-        status, _, body = request(f"{url}/api/v1/auth/register", "POST",
-                                  {"username": "alice", "password": "long-enough-pw"})
-        assert status == 201, body
-        status, headers, body = request(f"{url}/api/v1/stores")
-        assert status == 401
-        assert headers["content-type"] == "application/problem+json"
-        assert headers["www-authenticate"] == "Bearer"
-    lines = access_log.read_text().splitlines()
-    assert len(lines) == 3  # the health check, the register, the refused list
-    assert '"POST /api/v1/auth/register" 201' in lines[1]
-    assert '"GET /api/v1/stores" 401' in lines[2]
+    with live_server(tmp_path, new_database("serve"), ACCESS_LOG=str(access_log)) as server:
+        reply = call("POST", f"{server.api}/auth/register",
+                     {"username": "alice", "password": "long-enough-pw"})
+        assert reply.status == 201, reply.body
+        reply = call("GET", f"{server.api}/stores")
+        assert reply.status == 401
+        assert reply.headers["content-type"] == "application/problem+json"
+        assert reply.headers["www-authenticate"] == "Bearer"
+    lines = [json.loads(line) for line in access_log.read_text().splitlines()]
+    # After the readiness probes: the register and the refused list, a line each.
+    assert [(line["method"], line["path"], line["status"]) for line in lines
+            if line["path"] != "/api/v1/health"] == [
+        ("POST", "/api/v1/auth/register", 201),
+        ("GET", "/api/v1/stores", 401),
+    ]
     # Connexion's warnings go through the configured logging, formatted.
-    assert "WARNING api.errors: 401" in stderr.read_text()
+    assert "WARNING api.errors: 401" in server.log()

@@ -38,9 +38,10 @@ def stores_client(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with live_server(tmp_path_factory.mktemp("server"), VALIDATE_RESPONSES="true") as (url, _):
-        yield f"{url}/api/v1"
+def server(tmp_path_factory, new_database):
+    with live_server(tmp_path_factory.mktemp("server"), new_database("client"),
+                     VALIDATE_RESPONSES="true") as live:
+        yield live.api
 
 
 def test_a_generated_python_client_runs_the_whole_flow(stores_client, server):

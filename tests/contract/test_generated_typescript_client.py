@@ -32,7 +32,7 @@ def typescript_flow():
     npm("run", "build")  # tsc: the flow type-checks against the generated client
 
 
-def test_a_generated_typescript_client_runs_the_whole_flow(typescript_flow, tmp_path):
-    with live_server(tmp_path, VALIDATE_RESPONSES="true") as (url, _):
-        result = npm("run", "flow", env={**os.environ, "STORES_API_URL": url}, timeout=120)
+def test_a_generated_typescript_client_runs_the_whole_flow(typescript_flow, tmp_path, new_database):
+    with live_server(tmp_path, new_database("typescript"), VALIDATE_RESPONSES="true") as live:
+        result = npm("run", "flow", env={**os.environ, "STORES_API_URL": live.url}, timeout=120)
     assert "typescript flow: ok" in result.stdout

@@ -23,10 +23,10 @@ HYPOTHESIS = settings(
 
 
 @pytest.fixture(scope="module")
-def contract_app(tmp_path_factory):
+def contract_app(tmp_path_factory, new_database):
     """An app and database of its own: the session's database is wiped per test."""
     folder = tmp_path_factory.mktemp("contract")
-    url = f"sqlite:///{folder / 'contract.db'}"
+    url = new_database("contract")
     migrate.upgrade(url)
     app = create_app(Settings.from_env(
         {}, database_url=url, jwt_secret_key="contract-" + "k" * 64, instance_path=folder,
