@@ -22,8 +22,11 @@ check-spec: $(BIN)/stores-api
 lint: $(BIN)/stores-api
 	$(BIN)/ruff check .
 
+# The suite on SQLite, then again on PostgreSQL when one is reachable (or
+# installed and startable); without PostgreSQL it says that suite did not run.
 test: $(BIN)/stores-api check-spec
 	$(BIN)/pytest
+	$(BIN)/python -m tests.postgres_suite
 
 # A typed Python client generated from the spec alone, installable with pip.
 client: $(BIN)/stores-api

@@ -1,0 +1,55 @@
+"""Two independent servers over one PostgreSQL database, as two hosts behind a
+load balancer: what one revokes, the other refuses at once."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import needs_postgres
+from tests.http import call, register_and_login
+from tests.live_server import live_server
+
+pytestmark = needs_postgres
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory, new_database):
+    database_url = new_database("hosts")
+    with live_server(tmp_path_factory.mktemp("a"), database_url) as a, \
+            live_server(tmp_path_factory.mktemp("b"), database_url) as b:
+        yield a, b
+
+
+def test_a_token_revoked_on_one_host_is_refused_by_the_other(hosts):
+    a, b = hosts
+    tokens = register_and_login(a.api, "roaming")
+    assert call("GET", f"{b.api}/users/me", token=tokens["access_token"]).status == 200
+    assert call("POST", f"{a.api}/auth/logout", token=tokens["access_token"]).status == 204
+    refused = call("GET", f"{b.api}/users/me", token=tokens["access_token"])
+    assert refused.status == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_refresh_token_rotated_on_one_host_cannot_be_reused_on_the_other(hosts):
+    a, b = hosts
+    tokens = register_and_login(a.api, "rotator")
+    rotated = call("POST", f"{a.api}/auth/refresh", token=tokens["refresh_token"])
+    assert rotated.status == 200
+    assert call("POST", f"{b.api}/auth/refresh", token=tokens["refresh_token"]).status == 401
+    # The reuse revoked the chain on every host: the rotated pair too.
+    new_pair = rotated.json()
+    assert call("GET", f"{a.api}/users/me", token=new_pair["access_token"]).status == 401
+    assert call("POST", f"{a.api}/auth/refresh", token=new_pair["refresh_token"]).status == 401
+
+
+def test_the_same_create_sent_to_both_hosts_at_once_succeeds_once(hosts):
+    a, b = hosts
+    token = register_and_login(a.api, "racer")["access_token"]
+    targets = [a, b] * 20
+
+    def create(server):
+        return call("POST", f"{server.api}/stores", {"name": "Contested"}, token=token).status
+
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        statuses = sorted(pool.map(create, targets))
+    assert statuses == [201] + [409] * (len(targets) - 1)
