@@ -1,0 +1,134 @@
+"""Swagger UI as a person uses it, in a real (headless) Chromium.
+
+Playwright drives Debian's /usr/bin/chromium through `executable_path`; it never
+downloads a browser. A machine without Chromium skips this test with a message
+(CI installs the package first, and fails the test if it is still missing).
+"""
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from api.app import SPEC_PATH
+from tests.http import call
+from tests.live_server import live_server
+
+REPORTS = Path(__file__).resolve().parents[2] / "reports"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+# Headless, and quiet: no background calls to hosts this machine cannot reach.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+USERNAME, PASSWORD = "alice", "correct-horse-battery"
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium is not installed ({CHROMIUM}): the browser test did not run"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(tmp_path, new_database):
+    with live_server(tmp_path, new_database("browser")) as live:
+        assert call("POST", f"{live.api}/auth/register",
+                    {"username": USERNAME, "password": PASSWORD}).status == 201
+        yield live
+
+
+@pytest.fixture
+def page(browser, server):
+    """A page that may only talk to the server: every other host is refused and noted."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.outside_requests = []
+    own = urlsplit(server.url).netloc
+
+    def only_the_server(route):
+        if urlsplit(route.request.url).netloc == own:
+            route.continue_()
+        else:
+            page.outside_requests.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_server)
+    yield page
+    context.close()
+
+
+def operation(page, method: str, path: str):
+    return page.locator(f".opblock.opblock-{method}").filter(
+        has=page.locator(f'.opblock-summary-path[data-path="{path}"]')
+    )
+
+
+def try_it_out(page, method: str, path: str) -> str:
+    """Expand an operation, try it out with its example as it stands, return the status."""
+    block = operation(page, method, path)
+    block.locator(".opblock-summary").click()
+    # The UI opens operations ready to try (tryItOutEnabled); otherwise ask for it.
+    if not block.locator("button.execute").is_visible():
+        block.locator("button.try-out__btn").click()
+    block.locator("button.execute").click()
+    status = block.locator(".live-responses-table .response .response-col_status").first
+    status.wait_for()
+    return status.inner_text().strip()
+
+
+def test_swagger_ui_lists_the_api_logs_in_and_tries_calls(page, server):
+    page.goto(f"{server.url}/")
+    assert page.url == f"{server.api}/ui/"
+    page.locator(".opblock").first.wait_for()
+
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    listed = set(page.locator(".opblock-tag-section").evaluate_all("""sections =>
+        sections.flatMap(section => {
+            const tag = section.querySelector('.opblock-tag').getAttribute('data-tag');
+            return [...section.querySelectorAll('.opblock')].map(block => [
+                tag,
+                block.querySelector('.opblock-summary-method').textContent.toLowerCase(),
+                block.querySelector('.opblock-summary-path').getAttribute('data-path'),
+            ].join(' '));
+        })"""))
+    expected = {
+        f"{op['tags'][0]} {method} {path}"
+        for path, item in spec["paths"].items()
+        for method, op in item.items() if isinstance(op, dict) and "operationId" in op
+    }
+    assert listed == expected
+    tags = page.locator(".opblock-tag").evaluate_all("els => els.map(e => e.dataset.tag)")
+    assert tags == [tag["name"] for tag in spec["tags"]]
+
+    # Authorize: the OAuth2 password flow, with a username and a password.
+    page.locator("button.authorize").first.click()
+    dialog = page.locator(".modal-ux")
+    dialog.locator("#oauth_username").fill(USERNAME)
+    dialog.locator("#oauth_password").fill(PASSWORD)
+    dialog.locator(".auth-container").first.locator("button.authorize").click()
+    dialog.locator(".auth-container").first.locator("button.authorize", has_text="Logout").wait_for()
+    dialog.locator("button.btn-done").first.click()
+
+    assert try_it_out(page, "post", "/stores") == "201"
+    assert try_it_out(page, "get", "/items") == "200"
+    block = operation(page, "post", "/stores")
+    assert "Corner Shop" in block.locator(".live-responses-table").inner_text()
+
+    REPORTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(REPORTS / "swagger-ui.png"), full_page=True)
+    assert page.outside_requests == []  # every asset came from the installed package
