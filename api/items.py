@@ -3,6 +3,7 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
+from api.caching import check_if_match, conditional_get, with_etag
 from api.errors import not_found, unprocessable
 from api.filters import name_contains
 from api.pagination import paginate
@@ -58,20 +59,23 @@ def create_item(body):
 
 
 def get_item(item_id):
-    return item_json(get_or_404(Item, item_id, "item", WITH_TAGS))
+    return conditional_get(item_json(get_or_404(Item, item_id, "item", WITH_TAGS)))
 
 
 def update_item(item_id, body):
-    item = get_or_404(Item, item_id, "item", WITH_TAGS)
+    item = get_or_404(Item, item_id, "item", WITH_TAGS, lock=True)
+    check_if_match(item_json(item), "item")
     item.name = body["name"]
     item.price = _money(body["price"])
     item.description = body.get("description")
     commit_or_409(ITEM_NAME_TAKEN)
-    return item_json(item)
+    return with_etag(item_json(item))
 
 
 def delete_item(item_id):
-    db().delete(get_or_404(Item, item_id, "item"))
+    item = get_or_404(Item, item_id, "item", WITH_TAGS, lock=True)
+    check_if_match(item_json(item), "item")
+    db().delete(item)
     db().commit()
     return None, 204
 

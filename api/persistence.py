@@ -24,8 +24,9 @@ def close_db(_exc=None) -> None:
         session.close()
 
 
-def get_or_404(model, id_: int, what: str, *options):
-    row = db().get(model, id_, options=options)
+def get_or_404(model, id_: int, what: str, *options, lock: bool = False):
+    """The row, or 404. `lock`: held until commit, for a read-check-write."""
+    row = db().get(model, id_, options=options, with_for_update=lock or None)
     if row is None:
         raise not_found(what, id_)
     return row

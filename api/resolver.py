@@ -2,13 +2,16 @@
 
 Connexion cannot infer the content type of a handler's result when an operation
 documents more than one (application/json for success, application/problem+json
-for errors): connexion issue 1956. Handlers return plain data; this resolver
-marks their bodies as JSON in one place instead of in every handler.
+for errors): connexion issue 1956. Where it can, a bodiless 204 or 304 gets the
+only content type the operation documents. Handlers return plain data; this
+resolver marks JSON bodies as JSON and sends bodiless answers without a content
+type, in one place instead of in every handler.
 """
 
 import functools
 
 from connexion.resolver import Resolver
+from flask import Response
 
 JSON = "application/json"
 
@@ -26,7 +29,11 @@ class JSONResolver(Resolver):
 
 def with_json_content_type(result):
     body, status, headers = _body_status_headers(result)
-    if body is not None and not any(name.lower() == "content-type" for name in headers):
+    if body is None:
+        response = Response(status=status, headers=headers)
+        del response.headers["Content-Type"]
+        return response
+    if not any(name.lower() == "content-type" for name in headers):
         headers = {**headers, "Content-Type": JSON}
     return body, status, headers
 

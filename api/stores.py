@@ -1,6 +1,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from api.caching import check_if_match, conditional_get, with_etag
 from api.filters import name_contains
 from api.pagination import paginate
 from api.persistence import commit_or_409, db, get_or_404
@@ -25,19 +26,22 @@ def create_store(body):
 
 
 def get_store(store_id):
-    return store_json(get_or_404(Store, store_id, "store"))
+    return conditional_get(store_json(get_or_404(Store, store_id, "store")))
 
 
 def update_store(store_id, body):
-    store = get_or_404(Store, store_id, "store")
+    store = get_or_404(Store, store_id, "store", lock=True)
+    check_if_match(store_json(store), "store")
     store.name = body["name"]
     commit_or_409(STORE_NAME_TAKEN)
-    return store_json(store)
+    return with_etag(store_json(store))
 
 
 def delete_store(store_id):
+    store = get_or_404(Store, store_id, "store", lock=True)
+    check_if_match(store_json(store), "store")
     # The database cascades to the store's items, tags and their links.
-    db().delete(get_or_404(Store, store_id, "store"))
+    db().delete(store)
     db().commit()
     return None, 204
 

@@ -1,6 +1,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from api.caching import check_if_match, conditional_get
 from api.errors import conflict
 from api.pagination import paginate
 from api.persistence import commit_or_409, db, get_or_404
@@ -9,7 +10,7 @@ from models import Item, Tag, item_tags
 
 
 def get_tag(tag_id):
-    return tag_json(get_or_404(Tag, tag_id, "tag"))
+    return conditional_get(tag_json(get_or_404(Tag, tag_id, "tag")))
 
 
 def list_tag_items(tag_id, limit, cursor=None):
@@ -24,7 +25,8 @@ def list_tag_items(tag_id, limit, cursor=None):
 
 
 def delete_tag(tag_id):
-    tag = get_or_404(Tag, tag_id, "tag")
+    tag = get_or_404(Tag, tag_id, "tag", lock=True)
+    check_if_match(tag_json(tag), "tag")
     in_use = f"tag {tag_id} is still carried by {{}} item(s); take it off them first"
     if tag.item_count:
         raise conflict(in_use.format(tag.item_count))

@@ -1,5 +1,6 @@
 from sqlalchemy import select
 
+from api.caching import check_if_match, conditional_get
 from api.errors import conflict, forbidden
 from api.pagination import paginate
 from api.persistence import db, get_or_404
@@ -8,7 +9,7 @@ from models import User
 
 
 def get_current_user(user):
-    return user_json(get_or_404(User, user, "user"))
+    return conditional_get(user_json(get_or_404(User, user, "user")))
 
 
 def list_users(limit, cursor=None):
@@ -18,12 +19,13 @@ def list_users(limit, cursor=None):
 def get_user(user_id, user, token_info):
     if user_id != user and "admin" not in token_info["scope"]:
         raise forbidden("only admins may read other accounts")
-    return user_json(get_or_404(User, user_id, "user"))
+    return conditional_get(user_json(get_or_404(User, user_id, "user")))
 
 
 def delete_user(user_id):
     session = db()
-    target = get_or_404(User, user_id, "user")
+    target = get_or_404(User, user_id, "user", lock=True)
+    check_if_match(user_json(target), "user")
     if target.is_admin:
         # Lock the admins' rows so two admins cannot delete each other at once.
         admins = session.scalars(

@@ -55,3 +55,10 @@ def test_nan_and_infinity_are_not_json(client, auth, store):
         response = client.post(f"{API}/items", content=body.encode(),
                                headers={**auth, "Content-Type": "application/json"})
         assert_problem(response, 400, "not a JSON number")
+
+
+def test_bodiless_answers_carry_no_content_type(client, admin_auth, store):
+    response = client.delete(f"{API}/stores/{store['id']}", headers=admin_auth)
+    assert response.status_code == 204
+    assert "content-type" not in response.headers
+    assert response.content == b""

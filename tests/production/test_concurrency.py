@@ -47,3 +47,18 @@ def test_concurrent_link_and_unlink_of_one_pair_stay_consistent(server):
     tags = call("GET", f"{server.api}/items/{item['id']}", token=token).json()["tags"]
     count = call("GET", f"{server.api}/tags/{tag['id']}", token=token).json()["item_count"]
     assert (tags, count) in [([], 0), ([{"id": tag["id"], "name": "t"}], 1)]
+
+
+def test_two_clients_racing_a_put_with_the_same_etag_one_wins(server):
+    token = register_and_login(server.api, "racer-etag")["access_token"]
+    store = call("POST", f"{server.api}/stores", {"name": "Raced"}, token=token).json()
+    path = f"{server.api}/stores/{store['id']}"
+    for round_ in range(5):
+        etag = call("GET", path, token=token).headers["etag"]
+
+        def put(n):
+            return call("PUT", path, {"name": f"Raced {round_}.{n}"}, token=token,
+                        headers={"If-Match": etag}).status
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            assert sorted(pool.map(put, range(2))) == [200, 412]

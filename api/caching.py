@@ -1,0 +1,44 @@
+"""Conditional requests: strong ETags, If-None-Match (304) and If-Match (412).
+
+An ETag is a digest of the representation itself, so it changes exactly when
+what a client would read changes (a store's item count included).
+"""
+
+import hashlib
+import json
+
+from flask import request
+
+from api.errors import api_problem
+
+
+def etag(representation: dict) -> str:
+    canonical = json.dumps(representation, sort_keys=True, separators=(",", ":"))
+    return f'"{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"'
+
+
+def conditional_get(representation: dict) -> tuple:
+    """200 with the ETag, or 304 with no body when If-None-Match still matches."""
+    tag = etag(representation)
+    held = request.headers.get("If-None-Match")
+    # Weak comparison (RFC 9110, 13.1.2): W/"x" matches "x".
+    if held and (held.strip() == "*" or tag in {t.removeprefix("W/") for t in _tags(held)}):
+        return None, 304, {"ETag": tag}
+    return representation, 200, {"ETag": tag}
+
+
+def with_etag(representation: dict, status: int = 200) -> tuple:
+    return representation, status, {"ETag": etag(representation)}
+
+
+def check_if_match(representation: dict, what: str) -> None:
+    """412 unless If-Match is absent, `*`, or names the current ETag (strongly)."""
+    held = request.headers.get("If-Match")
+    if held is None or held.strip() == "*":
+        return
+    if etag(representation) not in _tags(held):
+        raise api_problem(412, f"the {what} has changed since the ETag in If-Match")
+
+
+def _tags(header: str) -> set[str]:
+    return {tag.strip() for tag in header.split(",") if tag.strip()}
