@@ -53,12 +53,12 @@ def test_two_clients_racing_a_put_with_the_same_etag_one_wins(server):
     token = register_and_login(server.api, "racer-etag")["access_token"]
     store = call("POST", f"{server.api}/stores", {"name": "Raced"}, token=token).json()
     path = f"{server.api}/stores/{store['id']}"
+
+    def put(name, etag):
+        return call("PUT", path, {"name": name}, token=token, headers={"If-Match": etag}).status
+
     for round_ in range(5):
         etag = call("GET", path, token=token).headers["etag"]
-
-        def put(n):
-            return call("PUT", path, {"name": f"Raced {round_}.{n}"}, token=token,
-                        headers={"If-Match": etag}).status
-
         with ThreadPoolExecutor(max_workers=2) as pool:
-            assert sorted(pool.map(put, range(2))) == [200, 412]
+            statuses = pool.map(put, [f"Raced {round_}.a", f"Raced {round_}.b"], [etag, etag])
+            assert sorted(statuses) == [200, 412]
