@@ -125,3 +125,11 @@ def test_create_store_tag(client, auth, store):
 def test_the_same_tag_name_in_two_stores_is_fine(client, auth, store, other_store):
     create(client, auth, f"/stores/{store['id']}/tags", {"name": "sale"})
     create(client, auth, f"/stores/{other_store['id']}/tags", {"name": "sale"})
+
+
+def test_text_with_a_nul_character_is_400(client, auth, store):
+    # PostgreSQL cannot store NUL: the spec refuses it on every backend.
+    assert_problem(client.post(f"{API}/stores", json={"name": "a\x00b"}, headers=auth), 400)
+    assert_problem(client.get(f"{API}/stores?name=a%00", headers=auth), 400)
+    body = {"name": "x", "price": 1, "store_id": store["id"], "description": "nul\x00"}
+    assert_problem(client.post(f"{API}/items", json=body, headers=auth), 400)
