@@ -18,7 +18,8 @@ from api.representations import item_json, location
 from models import Item, Store, Tag, item_tags
 
 ITEM_NAME_TAKEN = "an item with this name already exists in the store"
-WITH_TAGS = selectinload(Item.tags)
+# An item shows its tags' ids and names only: no need for their item counts.
+WITH_TAGS = selectinload(Item.tags).load_only(Tag.id, Tag.name)
 
 
 def _money(value) -> Decimal:

@@ -1,8 +1,8 @@
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from api.caching import check_if_match, conditional_get, with_etag
 from api.filters import name_contains
+from api.items import WITH_TAGS
 from api.pagination import paginate
 from api.persistence import commit_or_409, db, get_or_404
 from api.representations import item_json, location, store_json, tag_json
@@ -48,7 +48,7 @@ def delete_store(store_id):
 
 def list_store_items(store_id, limit, cursor=None):
     get_or_404(Store, store_id, "store")
-    query = select(Item).where(Item.store_id == store_id).options(selectinload(Item.tags))
+    query = select(Item).where(Item.store_id == store_id).options(WITH_TAGS)
     return paginate(query, Item.id, limit, cursor, item_json)
 
 

@@ -1,8 +1,8 @@
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from api.caching import check_if_match, conditional_get
 from api.errors import conflict
+from api.items import WITH_TAGS
 from api.pagination import paginate
 from api.persistence import commit_or_409, db, get_or_404
 from api.representations import item_json, tag_json
@@ -19,7 +19,7 @@ def list_tag_items(tag_id, limit, cursor=None):
         select(Item)
         .join(item_tags, item_tags.c.item_id == Item.id)
         .where(item_tags.c.tag_id == tag_id)
-        .options(selectinload(Item.tags))
+        .options(WITH_TAGS)
     )
     return paginate(query, Item.id, limit, cursor, item_json)
 

@@ -5,6 +5,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Numeric,
     String,
     Table,
@@ -26,7 +27,9 @@ item_tags = Table(
     Column(
         "item_id", ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
     ),
-    Column("tag_id", ForeignKey("tags.id"), primary_key=True, index=True),
+    Column("tag_id", ForeignKey("tags.id"), primary_key=True),
+    # The items of a tag, in keyset (item id) order.
+    Index("ix_item_tags_tag_id_item_id", "tag_id", "item_id"),
 )
 
 
@@ -35,6 +38,9 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("store_id", "name"),
         CheckConstraint("price >= 0", name="price_not_negative"),
+        # Keyset pages: (filter, id) reads one page whatever the table's size.
+        Index("ix_items_store_id_id", "store_id", "id"),
+        Index("ix_items_price_id", "price", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

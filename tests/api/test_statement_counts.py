@@ -1,0 +1,64 @@
+"""No N+1: the SQL statements a request costs do not grow with its rows."""
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, insert
+
+from models import Item, Store, Tag, item_tags
+from tests.conftest import API
+
+
+@contextmanager
+def counting_statements(engine):
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if not statement.startswith("BEGIN"):  # SQLite's explicit transactions
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def seed(db, label: str, stores: int, items_per_store: int):
+    """Stores with items, each item carrying two tags of its store; the last
+    store's (store id, tag id, item id)."""
+    store_ids = [db.scalar(insert(Store).values(name=f"{label} {n}").returning(Store.id))
+                 for n in range(stores)]
+    for store_id in store_ids:
+        tag_ids = [db.scalar(insert(Tag).values(name=f"T{n}", store_id=store_id).returning(Tag.id))
+                   for n in range(2)]
+        item_ids = db.scalars(insert(Item).returning(Item.id), [
+            {"name": f"I{n}", "price": n, "store_id": store_id} for n in range(items_per_store)
+        ]).all()
+        db.execute(insert(item_tags), [
+            {"item_id": item_id, "tag_id": tag_id} for item_id in item_ids for tag_id in tag_ids
+        ])
+    db.commit()
+    return store_id, tag_ids[0], item_ids[0]
+
+
+def statements_for(client, services, auth, path: str) -> int:
+    with counting_statements(services.database.engine) as statements:
+        response = client.get(f"{API}{path}", headers=auth)
+    assert response.status_code == 200, response.text
+    return len(statements)
+
+
+PATHS = ["/stores?limit=100", "/items?limit=100", "/stores/{store}/items?limit=100",
+         "/stores/{store}/tags?limit=100", "/tags/{tag}/items?limit=100",
+         "/items?limit=100&tag_id={tag}", "/stores/{store}", "/items/{item}", "/tags/{tag}"]
+
+
+@pytest.mark.parametrize("template", PATHS)
+def test_statements_per_request_do_not_grow_with_rows(client, services, auth, db, template):
+    store, tag, item = seed(db, "few", stores=1, items_per_store=2)
+    few = statements_for(client, services, auth, template.format(store=store, tag=tag, item=item))
+    store, tag, item = seed(db, "many", stores=30, items_per_store=40)
+    many = statements_for(client, services, auth, template.format(store=store, tag=tag, item=item))
+    assert many == few
+    assert few <= 4  # the token check, the parent's existence, the page, its tags
