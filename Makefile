@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check-spec client clean
+.PHONY: run test lint check-spec client bench clean
 
 $(BIN)/stores-api: pyproject.toml
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,6 +27,11 @@ lint: $(BIN)/stores-api
 test: $(BIN)/stores-api check-spec
 	$(BIN)/pytest
 	$(BIN)/python -m tests.postgres_suite
+
+# Throughput and latency against a Flask and a bare ASGI reference (needs wrk).
+bench: $(BIN)/stores-api
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m bench.run
 
 # A typed Python client generated from the spec alone, installable with pip.
 client: $(BIN)/stores-api

@@ -1,10 +1,12 @@
 """The application factory: the spec, served and enforced by Connexion."""
 
+import json
 import re
 from pathlib import Path
 
 import yaml
 from connexion import FlaskApp
+from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from flask import Response
@@ -31,6 +33,8 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     app.add_api(
         SPEC_PATH.name,
         resolver=JSONResolver(),
+        # Compact JSON: Connexion's Flask default indents every response.
+        jsonifier=Jsonifier(json, separators=(",", ":")),
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=validator_map(),

@@ -1,7 +1,6 @@
 from sqlalchemy import func, select
 
 from api.errors import api_problem, unauthorized
-from api.passwords import hash_password, verify_password
 from api.persistence import commit_or_409, db, services
 from api.representations import location, user_json
 from api.tokens import REFRESH, InvalidToken, revoke_chain, revoke_token
@@ -9,7 +8,8 @@ from models import User
 
 
 def register(body):
-    user = User(username=body["username"], password_hash=hash_password(body["password"]))
+    password_hash = services().passwords.hash(body["password"])
+    user = User(username=body["username"], password_hash=password_hash)
     db().add(user)
     commit_or_409("this username is taken")
     return user_json(user), 201, location("users", user.id)
@@ -20,10 +20,12 @@ def login(body):
     user = session.scalar(
         select(User).where(func.lower(User.username) == body["username"].lower())
     )
-    ok, new_hash = verify_password(body["password"], user.password_hash if user else None)
+    ok, new_hash = services().passwords.verify(
+        body["password"], user.password_hash if user else None
+    )
     if not ok:
         raise unauthorized("the username or the password is wrong")
-    if new_hash:  # an older scheme: store the argon2id hash from now on
+    if new_hash:  # an older scheme or cost: store the current one from now on
         user.password_hash = new_hash
         session.commit()
     return services().tokens.issue_pair(user, fresh=True)

@@ -105,7 +105,7 @@ def db_current(args) -> None:
 
 
 def create_admin(args) -> int:
-    from api.passwords import hash_password
+    from api.passwords import PasswordHasher
     from models import Database, User
 
     if args.password_stdin:
@@ -122,7 +122,8 @@ def create_admin(args) -> int:
 
     from sqlalchemy import func, select
 
-    database = Database(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    database = Database(settings.database_url)
     with database.session() as session:
         taken = session.scalar(
             select(User.id).where(func.lower(User.username) == args.username.lower())
@@ -130,7 +131,8 @@ def create_admin(args) -> int:
         if taken is not None:
             print(f"error: the username {args.username!r} is taken", file=sys.stderr)
             return 1
-        user = User(username=args.username, password_hash=hash_password(password), is_admin=True)
+        password_hash = PasswordHasher.from_settings(settings).hash(password)
+        user = User(username=args.username, password_hash=password_hash, is_admin=True)
         session.add(user)
         session.commit()
         print(f"created admin {user.username!r} with id {user.id}")

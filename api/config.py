@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from api.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 SECRET_KEY_FILE = "jwt-secret.key"
@@ -21,6 +23,8 @@ class Settings:
     access_log: str | None = None
     validate_responses: bool = False
     instance_path: Path = DEFAULT_INSTANCE_PATH
+    password_hash_time_cost: int = DEFAULT_TIME_COST
+    password_hash_memory_kib: int = DEFAULT_MEMORY_KIB
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> "Settings":
@@ -40,6 +44,12 @@ class Settings:
             access_log=env.get("ACCESS_LOG") or None,
             validate_responses=_flag(env.get("VALIDATE_RESPONSES", "")),
             instance_path=instance,
+            password_hash_time_cost=int(
+                env.get("PASSWORD_HASH_TIME_COST", DEFAULT_TIME_COST)
+            ),
+            password_hash_memory_kib=int(
+                env.get("PASSWORD_HASH_MEMORY_KIB", DEFAULT_MEMORY_KIB)
+            ),
         )
         values.update(overrides)
         if not values["jwt_secret_key"]:

@@ -1,25 +1,40 @@
-"""Password hashing: argon2id for new hashes, pbkdf2_sha256 still accepted."""
+"""Password hashing: argon2id for new hashes, pbkdf2_sha256 still accepted.
+
+A login costs one hash, on purpose; PASSWORD_HASH_TIME_COST and
+PASSWORD_HASH_MEMORY_KIB set how much. Hashes made with other settings (or an
+older scheme) still verify, and are replaced at the next successful login.
+"""
 
 from passlib.context import CryptContext
 
-password_context = CryptContext(
-    schemes=["argon2", "pbkdf2_sha256"],
-    deprecated=["pbkdf2_sha256"],
-    argon2__type="ID",
-)
+DEFAULT_TIME_COST = 3  # passlib's argon2 defaults: 3 passes over 64 MiB
+DEFAULT_MEMORY_KIB = 65_536
 
 
-def hash_password(password: str) -> str:
-    return password_context.hash(password)
+class PasswordHasher:
+    def __init__(self, time_cost: int = DEFAULT_TIME_COST, memory_kib: int = DEFAULT_MEMORY_KIB):
+        self.context = CryptContext(
+            schemes=["argon2", "pbkdf2_sha256"],
+            deprecated=["pbkdf2_sha256"],
+            argon2__type="ID",
+            argon2__time_cost=time_cost,
+            argon2__memory_cost=memory_kib,
+        )
 
+    @classmethod
+    def from_settings(cls, settings) -> "PasswordHasher":
+        return cls(settings.password_hash_time_cost, settings.password_hash_memory_kib)
 
-def verify_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
-    """Check a password; return (ok, new_hash) where new_hash replaces an old scheme.
+    def hash(self, password: str) -> str:
+        return self.context.hash(password)
 
-    With no hash (unknown user) a dummy verification runs, so that a wrong
-    username costs the same time as a wrong password.
-    """
-    if password_hash is None:
-        password_context.dummy_verify()
-        return False, None
-    return password_context.verify_and_update(password, password_hash)
+    def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        """Check a password; return (ok, new_hash) where new_hash replaces an outdated one.
+
+        With no hash (unknown user) a dummy verification runs, so that a wrong
+        username costs the same time as a wrong password.
+        """
+        if password_hash is None:
+            self.context.dummy_verify()
+            return False, None
+        return self.context.verify_and_update(password, password_hash)

@@ -4,6 +4,7 @@ import hashlib
 from dataclasses import dataclass
 
 from api.config import Settings
+from api.passwords import PasswordHasher
 from api.tokens import TokenService
 from models import Database
 
@@ -13,6 +14,7 @@ class Services:
     settings: Settings
     database: Database
     tokens: TokenService
+    passwords: PasswordHasher
     cursor_key: bytes
 
     @classmethod
@@ -25,6 +27,7 @@ class Services:
                 access_lifetime=settings.access_token_lifetime,
                 refresh_lifetime=settings.refresh_token_lifetime,
             ),
+            passwords=PasswordHasher.from_settings(settings),
             # A key of its own for cursors, derived so that a cursor can never
             # be mistaken for a token signature.
             cursor_key=hashlib.sha256(

@@ -11,11 +11,14 @@ from sqlalchemy.engine import make_url
 from api import migrate
 from api.app import create_app
 from api.config import Settings
-from api.passwords import hash_password
+from api.passwords import PasswordHasher
 from models import Base, User
 
 API = "/api/v1"
 PASSWORD = "correct-horse-battery"
+# The in-process suite hashes cheaply; live servers keep the default cost.
+TEST_HASH_COST = {"password_hash_time_cost": 1, "password_hash_memory_kib": 8192}
+TEST_HASHER = PasswordHasher(1, 8192)
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ON_POSTGRES = bool(TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgresql"))
 
@@ -72,6 +75,7 @@ def settings(database_url, tmp_path_factory):
         validate_responses=True,
         log_level="WARNING",
         access_token_lifetime=timedelta(minutes=15),
+        **TEST_HASH_COST,
     )
 
 
@@ -115,7 +119,7 @@ def login(client, username: str, password: str = PASSWORD) -> dict:
 
 
 def make_user(db, username: str, *, is_admin: bool = False, password: str = PASSWORD) -> User:
-    user = User(username=username, password_hash=hash_password(password), is_admin=is_admin)
+    user = User(username=username, password_hash=TEST_HASHER.hash(password), is_admin=is_admin)
     db.add(user)
     db.commit()
     return user

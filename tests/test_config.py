@@ -14,6 +14,7 @@ def test_defaults_keep_the_database_and_key_in_the_instance_folder(tmp_path):
     assert settings.log_level == "INFO"
     assert settings.access_log is None
     assert settings.validate_responses is False
+    assert (settings.password_hash_time_cost, settings.password_hash_memory_kib) == (3, 65536)
 
 
 def test_an_unset_secret_key_is_generated_once_private_and_kept(tmp_path):
@@ -34,6 +35,8 @@ def test_the_environment_sets_everything(tmp_path):
         "LOG_LEVEL": "debug",
         "ACCESS_LOG": str(tmp_path / "access.log"),
         "VALIDATE_RESPONSES": "true",
+        "PASSWORD_HASH_TIME_COST": "2",
+        "PASSWORD_HASH_MEMORY_KIB": "19456",
     })
     assert settings.database_url == "postgresql+psycopg://db/stores"
     assert settings.jwt_secret_key == "from-the-environment"
@@ -42,4 +45,5 @@ def test_the_environment_sets_everything(tmp_path):
     assert settings.log_level == "DEBUG"
     assert settings.access_log == str(tmp_path / "access.log")
     assert settings.validate_responses is True
+    assert (settings.password_hash_time_cost, settings.password_hash_memory_kib) == (2, 19456)
     assert not (tmp_path / SECRET_KEY_FILE).exists()

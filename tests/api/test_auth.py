@@ -4,7 +4,6 @@ import jwt
 from passlib.hash import pbkdf2_sha256
 from sqlalchemy import select
 
-import api.passwords
 from models import User
 from tests.conftest import (
     API,
@@ -93,13 +92,12 @@ def test_login_failure_says_the_same_for_unknown_user_and_wrong_password(client,
     assert assert_unauthorized(wrong_password) == assert_unauthorized(unknown_user)
 
 
-def test_login_of_unknown_user_still_spends_a_password_hash(client, monkeypatch):
+def test_login_of_unknown_user_still_spends_a_password_hash(client, services, monkeypatch):
     # Same work, so about the same time, as a wrong password (no timing in tests).
     calls = []
-    original = api.passwords.password_context.dummy_verify
-    monkeypatch.setattr(
-        api.passwords.password_context, "dummy_verify", lambda: calls.append(1) or original()
-    )
+    context = services.passwords.context
+    original = context.dummy_verify
+    monkeypatch.setattr(context, "dummy_verify", lambda: calls.append(1) or original())
     response = client.post(
         f"{API}/auth/login", json={"username": "nobody", "password": "wrong-password"}
     )
@@ -224,3 +222,16 @@ def test_a_refused_password_is_never_repeated_back(client):
     form = client.post(f"{API}/auth/login", data={"username": "alice", "password": "hunter2"})
     assert_problem(form, 400, "'password' does not satisfy minLength 8")
     assert "hunter2" not in form.text
+
+
+def test_a_hash_of_another_cost_still_verifies_and_is_rehashed(client, db):
+    from api.passwords import PasswordHasher
+
+    make_user(db, "costly")
+    costly = db.scalar(select(User).where(User.username == "costly"))
+    costly.password_hash = PasswordHasher(time_cost=2, memory_kib=4096).hash(PASSWORD)
+    db.commit()
+    login(client, "costly")
+    db.expire_all()
+    stored = db.scalar(select(User.password_hash).where(User.username == "costly"))
+    assert "m=8192,t=1" in stored  # the configured cost from now on
