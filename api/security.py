@@ -47,8 +47,8 @@ def _decode(services, token: str, token_type: str) -> dict:
 
 
 def _live_token_user(services, claims: dict, check_jti: bool) -> bool:
-    with services.database.session() as session:
-        is_admin = live_token_user(session, claims, check_jti=check_jti)
+    with services.database.single_reads.connect() as connection:
+        is_admin = live_token_user(connection, claims, check_jti=check_jti)
     if is_admin is None:
         raise OAuthProblem(detail="the token has been revoked or its user no longer exists")
     return is_admin

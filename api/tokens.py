@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 from sqlalchemy import exists, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -81,7 +82,8 @@ class TokenService:
         return claims
 
 
-def live_token_user(session: Session, claims: dict, *, check_jti: bool = True) -> bool | None:
+def live_token_user(session: Session | Connection, claims: dict, *, check_jti: bool = True
+                    ) -> bool | None:
     """The token's user's `is_admin`, or None when the user is gone or the
     token's chain (or, with `check_jti`, the token itself) has been revoked."""
     revocation_ids = [claims["sid"], claims["jti"]] if check_jti else [claims["sid"]]

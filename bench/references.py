@@ -9,6 +9,7 @@ from the same queries: a hand-written Flask app with no validation or security
 import json
 import os
 import re
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -41,9 +42,9 @@ def items_page(session, args: dict):
         query = query.join(item_tags, item_tags.c.item_id == Item.id).where(
             item_tags.c.tag_id == int(args["tag_id"]))
     if "min_price" in args:
-        query = query.where(Item.price >= float(args["min_price"]))
+        query = query.where(Item.price >= Decimal(args["min_price"]))
     if "max_price" in args:
-        query = query.where(Item.price <= float(args["max_price"]))
+        query = query.where(Item.price <= Decimal(args["max_price"]))
     rows = session.scalars(query.order_by(Item.id).limit(PAGE + 1)).all()
     return {"data": [item_json(row) for row in rows[:PAGE]],
             "next_cursor": "x" if len(rows) > PAGE else None}

@@ -62,6 +62,7 @@ def wrk(base_url: str, scenario: dict, token: str) -> dict:
            "BENCH_TOKEN": token if scenario.get("auth", True) else ""}
     out = subprocess.run(
         ["wrk", "-t", "4", "-c", str(CONNECTIONS), "-d", f"{SECONDS}s", "--latency",
+         "--timeout", "10s",  # logins queue behind the hash: no false time-outs
          "-s", str(ROOT / "bench" / "wrk.lua"), base_url + scenario["path"]],
         env=env, capture_output=True, text=True, timeout=SECONDS + 60, check=True,
     ).stdout

@@ -46,5 +46,8 @@ def seed(database_url: str, stores: int = 1_000, items: int = 100_000,
             "item_id": connection.scalar(select(Item.id).order_by(Item.id).offset(items // 2)),
             "tag_id": connection.scalar(select(Tag.id).order_by(Tag.id).offset(len(tags_of))),
         }
+    with database.engine.begin() as connection:
+        # Fresh tables have no statistics: without them the planner guesses.
+        connection.exec_driver_sql("ANALYZE")
     database.engine.dispose()
     return sample

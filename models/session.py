@@ -48,6 +48,14 @@ class Database:
     def __init__(self, url: str):
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # For single-statement reads (the token check on every request): on
+        # PostgreSQL, autocommit saves the BEGIN and ROLLBACK round trips.
+        # SQLite's connections keep their own transaction handling (see above).
+        self.single_reads = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
 
     def session(self) -> Session:
         return self.sessionmaker()
