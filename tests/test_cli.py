@@ -64,18 +64,21 @@ def test_create_admin_refuses_a_taken_name_and_a_short_password(env):
     assert users(env["DATABASE_URL"]) == [("boss", True)]
 
 
-def test_create_admin_prompts_twice_without_the_flag(env, monkeypatch, capsys):
-    migrate.upgrade(env["DATABASE_URL"])
-    answers = iter(["long-enough-pw", "long-enough-pw"])
+def answer_prompts(monkeypatch, *answers):
+    answers = iter(answers)
     monkeypatch.setattr(api.cli.getpass, "getpass", lambda prompt: next(answers))
+
+
+def test_create_admin_prompts_twice_without_the_flag(env, monkeypatch):
+    migrate.upgrade(env["DATABASE_URL"])
+    answer_prompts(monkeypatch, "long-enough-pw", "long-enough-pw")
     assert api.cli.main(["create-admin", "boss"]) == 0
     assert users(env["DATABASE_URL"]) == [("boss", True)]
 
 
 def test_create_admin_refuses_two_different_passwords(env, monkeypatch, capsys):
     migrate.upgrade(env["DATABASE_URL"])
-    answers = iter(["long-enough-pw", "another-password"])
-    monkeypatch.setattr(api.cli.getpass, "getpass", lambda prompt: next(answers))
+    answer_prompts(monkeypatch, "long-enough-pw", "another-password")
     assert api.cli.main(["create-admin", "boss"]) == 1
     assert "differ" in capsys.readouterr().err
     assert users(env["DATABASE_URL"]) == []
