@@ -11,8 +11,9 @@ from api.persistence import (
     commit_or_409,
     db,
     get_or_404,
-    get_or_422,
     insert_ignoring_duplicates,
+    missing_reference,
+    require,
 )
 from api.representations import item_json, location
 from models import Item, Store, Tag, item_tags
@@ -46,16 +47,17 @@ def list_items(limit, cursor=None, store_id=None, tag_id=None, name=None,
 
 
 def create_item(body):
-    store = get_or_422(Store, body["store_id"], "store")
+    store_id = body["store_id"]
+    require(Store, store_id, "store", missing=missing_reference)
     item = Item(
         name=body["name"],
         price=_money(body["price"]),
         description=body.get("description"),
-        store_id=store.id,
+        store_id=store_id,
         tags=[],
     )
     db().add(item)
-    commit_or_409(ITEM_NAME_TAKEN, missing=f"store {store.id} does not exist")
+    commit_or_409(ITEM_NAME_TAKEN, missing=f"store {store_id} does not exist")
     return item_json(item), 201, location("items", item.id)
 
 
@@ -82,7 +84,7 @@ def delete_item(item_id):
 
 
 def link_item_tag(item_id, tag_id):
-    item, tag = _item_and_tag(item_id, tag_id)
+    item, tag = get_or_404(Item, item_id, "item"), get_or_404(Tag, tag_id, "tag")
     if tag.store_id != item.store_id:
         raise unprocessable(f"tag {tag_id} belongs to another store than item {item_id}")
     # Idempotent, also when two calls link the same pair at once.
@@ -92,7 +94,8 @@ def link_item_tag(item_id, tag_id):
 
 
 def unlink_item_tag(item_id, tag_id):
-    _item_and_tag(item_id, tag_id)
+    require(Item, item_id, "item")
+    require(Tag, tag_id, "tag")
     session = db()
     result = session.execute(
         delete(item_tags).where(
@@ -104,6 +107,3 @@ def unlink_item_tag(item_id, tag_id):
     session.commit()
     return None, 204
 
-
-def _item_and_tag(item_id: int, tag_id: int) -> tuple[Item, Tag]:
-    return get_or_404(Item, item_id, "item"), get_or_404(Tag, tag_id, "tag")

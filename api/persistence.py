@@ -1,6 +1,7 @@
 """The request's database session and the moves every handler shares."""
 
 from flask import current_app, g
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,11 +33,16 @@ def get_or_404(model, id_: int, what: str, *options, lock: bool = False):
     return row
 
 
-def get_or_422(model, id_: int, what: str):
-    row = db().get(model, id_)
-    if row is None:
-        raise unprocessable(f"{what} {id_} does not exist")
-    return row
+def missing_reference(what: str, id_: int):
+    """The 422 of a body that points at something that does not exist."""
+    return unprocessable(f"{what} {id_} does not exist")
+
+
+def require(model, id_: int, what: str, *, missing=not_found) -> None:
+    """404 (or `missing`) unless the row exists; loads nothing else of it,
+    such as a store's counts, when only its existence matters."""
+    if db().scalar(select(model.id).where(model.id == id_)) is None:
+        raise missing(what, id_)
 
 
 def commit_or_409(detail: str, *, missing: str | None = None) -> None:

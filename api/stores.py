@@ -4,7 +4,7 @@ from api.caching import check_if_match, conditional_get, with_etag
 from api.filters import name_contains
 from api.items import WITH_TAGS
 from api.pagination import paginate
-from api.persistence import commit_or_409, db, get_or_404
+from api.persistence import commit_or_409, db, get_or_404, require
 from api.representations import item_json, location, store_json, tag_json
 from models import Item, Store, Tag
 
@@ -47,19 +47,19 @@ def delete_store(store_id):
 
 
 def list_store_items(store_id, limit, cursor=None):
-    get_or_404(Store, store_id, "store")
+    require(Store, store_id, "store")
     query = select(Item).where(Item.store_id == store_id).options(WITH_TAGS)
     return paginate(query, Item.id, limit, cursor, item_json)
 
 
 def list_store_tags(store_id, limit, cursor=None):
-    get_or_404(Store, store_id, "store")
+    require(Store, store_id, "store")
     query = select(Tag).where(Tag.store_id == store_id)
     return paginate(query, Tag.id, limit, cursor, tag_json)
 
 
 def create_store_tag(store_id, body):
-    get_or_404(Store, store_id, "store")
+    require(Store, store_id, "store")
     tag = Tag(name=body["name"], store_id=store_id)
     db().add(tag)
     commit_or_409(

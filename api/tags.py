@@ -4,7 +4,7 @@ from api.caching import check_if_match, conditional_get
 from api.errors import conflict
 from api.items import WITH_TAGS
 from api.pagination import paginate
-from api.persistence import commit_or_409, db, get_or_404
+from api.persistence import commit_or_409, db, get_or_404, require
 from api.representations import item_json, tag_json
 from models import Item, Tag, item_tags
 
@@ -14,7 +14,7 @@ def get_tag(tag_id):
 
 
 def list_tag_items(tag_id, limit, cursor=None):
-    get_or_404(Tag, tag_id, "tag")
+    require(Tag, tag_id, "tag")
     query = (
         select(Item)
         .join(item_tags, item_tags.c.item_id == Item.id)
