@@ -17,6 +17,7 @@ from api.logs import AccessLogMiddleware, configure_logging
 from api.persistence import close_db
 from api.representations import BASE_PATH
 from api.resolver import JSONResolver
+from api.security import security_map
 from api.services import Services, ServicesMiddleware
 from api.validation import validator_map
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=validator_map(),
+        security_map=security_map(),
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_config={"persistAuthorization": True, "tryItOutEnabled": True}
         ),

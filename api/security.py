@@ -8,8 +8,16 @@ They run on the event loop, outside Flask, so the database lookup is moved to a
 worker thread instead of blocking every other request on this worker.
 """
 
+import functools
+
 from anyio import to_thread
 from connexion.exceptions import OAuthProblem
+from connexion.security import (
+    SECURITY_HANDLERS,
+    AbstractSecurityHandler,
+    BearerSecurityHandler,
+    OAuthSecurityHandler,
+)
 
 from api.tokens import ACCESS, REFRESH, InvalidToken, live_token_user
 
@@ -52,3 +60,23 @@ def _live_token_user(services, claims: dict, check_jti: bool) -> bool:
     if is_admin is None:
         raise OAuthProblem(detail="the token has been revoked or its user no longer exists")
     return is_admin
+
+
+class _SignatureOnce:
+    """Connexion inspects the token info function's signature on every request
+    to decide which arguments to pass; the answer never changes, so it is kept."""
+
+    _accepts_kwarg = staticmethod(functools.cache(AbstractSecurityHandler._accepts_kwarg))
+
+
+class OAuthHandler(_SignatureOnce, OAuthSecurityHandler):
+    pass
+
+
+class BearerHandler(_SignatureOnce, BearerSecurityHandler):
+    pass
+
+
+def security_map() -> dict:
+    """Connexion's security handlers, with the two this spec uses made cheaper."""
+    return {**SECURITY_HANDLERS, "oauth2": OAuthHandler, "bearer": BearerHandler}
