@@ -56,7 +56,8 @@ def scenarios(sample: dict, token: str) -> dict:
     }
 
 
-def wrk(base_url: str, scenario: dict, token: str) -> dict:
+def wrk(base_url: str, scenario: dict, token: str, server_pid: int | None = None) -> dict:
+    cpu_before = server_cpu_seconds(server_pid)
     env = {**os.environ, "BENCH_METHOD": scenario.get("method", "GET"),
            "BENCH_BODY": scenario.get("body", ""), "BENCH_UNIQUE": scenario.get("unique", ""),
            "BENCH_TOKEN": token if scenario.get("auth", True) else ""}
@@ -66,13 +67,39 @@ def wrk(base_url: str, scenario: dict, token: str) -> dict:
          "-s", str(ROOT / "bench" / "wrk.lua"), base_url + scenario["path"]],
         env=env, capture_output=True, text=True, timeout=SECONDS + 60, check=True,
     ).stdout
+    requests = int(re.search(r"(\d+) requests in", out)[1])
+    cpu = server_cpu_seconds(server_pid) - cpu_before
     return {
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+        # CPU the server's processes spent per request: steadier than req/s on
+        # a shared machine, and it says where a gap is (ours, or the database's).
+        "server_cpu_ms_per_request": round(1000 * cpu / requests, 3) if requests else None,
         "p50_ms": _ms(re.search(r"\s50%\s+([\d.]+\w+)", out)[1]),
         "p99_ms": _ms(re.search(r"\s99%\s+([\d.]+\w+)", out)[1]),
         "errors": sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
         + sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out)),
     }
+
+
+def server_cpu_seconds(pid: int | None) -> float:
+    """User and system CPU of `pid` and its live descendants (Linux /proc)."""
+    if pid is None or not Path("/proc/self/stat").exists():
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    family, total = {pid}, 0
+    for _ in range(3):  # server -> gunicorn arbiter -> workers
+        family |= {child for child, (parent, _) in stats.items() if parent in family}
+    for member in family:
+        total += stats.get(member, (0, 0))[1]
+    return total / tick
 
 
 def _ms(value: str) -> float:
@@ -91,7 +118,7 @@ def serving(command, database_url: str):
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait(base_url, process)
-        yield base_url
+        yield base_url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -173,20 +200,20 @@ def main() -> int:
         large = seed(large_url, stores=max(10, ITEMS // 100), items=ITEMS)
 
         measured = {}
-        with serving(SERVICE, large_url) as base_url:
+        with serving(SERVICE, large_url) as (base_url, pid):
             token = login(base_url)
             for name, scenario in scenarios(large, token).items():
-                measured[name] = {"service": wrk(base_url, scenario, token)}
+                measured[name] = {"service": wrk(base_url, scenario, token, pid)}
                 print(f"service  {name:16} {_line(measured[name]['service'])}", flush=True)
         for label, command in (("flask", FLASK), ("asgi", ASGI)):
-            with serving(command, large_url) as base_url:
+            with serving(command, large_url) as (base_url, pid):
                 for name in READS:
-                    measured[name][label] = wrk(base_url, scenarios(large, "")[name], "")
+                    measured[name][label] = wrk(base_url, scenarios(large, "")[name], "", pid)
                     print(f"{label:8} {name:16} {_line(measured[name][label])}", flush=True)
-        with serving(SERVICE, small_url) as base_url:
+        with serving(SERVICE, small_url) as (base_url, pid):
             token = login(base_url)
             for name in PAGES:
-                run = wrk(base_url, scenarios(small, token)[name], token)
+                run = wrk(base_url, scenarios(small, token)[name], token, pid)
                 measured[name]["service_at_1000_items"] = run
                 print(f"small    {name:16} {_line(run)}", flush=True)
 
@@ -208,18 +235,21 @@ def main() -> int:
 
 def _line(run: dict) -> str:
     return (f"{run['requests_per_second']:9.1f} req/s  p50 {run['p50_ms']:7.2f} ms  "
-            f"p99 {run['p99_ms']:7.2f} ms  errors {run['errors']}")
+            f"p99 {run['p99_ms']:7.2f} ms  errors {run['errors']}  "
+            f"server cpu {run['server_cpu_ms_per_request']} ms/req")
 
 
 def print_table(measured: dict) -> None:
     print(f"\n{'scenario':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-          f"{'x flask':>8} {'x asgi':>7} {'100k/1k':>8}")
+          f"{'x flask':>8} {'x asgi':>7} {'100k/1k':>8} {'cpu ms':>7} {'flask':>6}")
     for name, runs in measured.items():
         service = runs["service"]
         print(f"{name:16} {service['requests_per_second']:9.1f} {service['p50_ms']:8.2f} "
               f"{service['p99_ms']:8.2f} {service['errors']:6} "
               f"{runs.get('ratio_to_flask', ''):>8} {runs.get('ratio_to_asgi', ''):>7} "
-              f"{runs.get('cost_ratio_100k_to_1k_items', ''):>8}")
+              f"{runs.get('cost_ratio_100k_to_1k_items', ''):>8} "
+              f"{service['server_cpu_ms_per_request']:>7} "
+              f"{runs.get('flask', {}).get('server_cpu_ms_per_request', ''):>6}")
 
 
 if __name__ == "__main__":
