@@ -5,16 +5,15 @@ import re
 from pathlib import Path
 
 import yaml
-from connexion import FlaskApp
+from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
-from flask import Response
+from starlette.responses import Response
 
 from api.config import Settings
 from api.errors import register_error_handlers
 from api.logs import AccessLogMiddleware, configure_logging
-from api.persistence import close_db
 from api.representations import BASE_PATH
 from api.resolver import JSONResolver
 from api.security import security_map
@@ -25,16 +24,26 @@ SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "swagger.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-def create_app(settings: Settings | None = None) -> FlaskApp:
+class StoresApp(AsyncApp):
+    """Connexion's own ASGI app: handlers are plain functions that Connexion runs
+    in a worker thread, with no WSGI framework and no second thread pool behind
+    the middleware. `services` is what the app holds for its lifetime."""
+
+    def __init__(self, services: Services, **kwargs):
+        super().__init__(__name__, **kwargs)
+        self.services = services
+
+
+def create_app(settings: Settings | None = None) -> StoresApp:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, settings.access_log)
     services = Services.build(settings)
 
-    app = FlaskApp(__name__, specification_dir=SPEC_PATH.parent)
+    app = StoresApp(services, specification_dir=SPEC_PATH.parent)
     app.add_api(
         SPEC_PATH.name,
         resolver=JSONResolver(),
-        # Compact JSON: Connexion's Flask default indents every response.
+        # Compact JSON, without the spaces json.dumps puts after separators.
         jsonifier=Jsonifier(json, separators=(",", ":")),
         strict_validation=True,
         validate_responses=settings.validate_responses,
@@ -50,17 +59,13 @@ def create_app(settings: Settings | None = None) -> FlaskApp:
     app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
     register_error_handlers(app, allowed_methods_from_spec(SPEC_PATH))
 
-    app.app.extensions["stores_api"] = services
-    app.app.teardown_appcontext(close_db)
-    app.add_url_rule("/", "index", redirect_to_docs)
+    app.add_url_rule("/", "index", redirect_to_docs, methods=["GET"])
     return app
 
 
-def redirect_to_docs():
+def redirect_to_docs(_request):
     # No HTML body: every answer of this service is JSON or the docs themselves.
-    response = Response(status=302, headers={"Location": f"{BASE_PATH}/ui/"})
-    del response.headers["Content-Type"]
-    return response
+    return Response(status_code=302, headers={"Location": f"{BASE_PATH}/ui/"})
 
 
 def allowed_methods_from_spec(spec_path: Path):

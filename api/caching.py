@@ -7,7 +7,7 @@ what a client would read changes (a store's item count included).
 import hashlib
 import json
 
-from flask import request
+from connexion import request
 
 from api.errors import api_problem
 

@@ -11,7 +11,7 @@ import hmac
 import json
 from urllib.parse import urlencode
 
-from flask import request
+from connexion import request
 
 from api.errors import api_problem
 from api.persistence import db, services
@@ -60,12 +60,12 @@ def _b64(raw: bytes) -> str:
 def _list_scope() -> str:
     filters = sorted(
         (name, value)
-        for name, value in request.args.items(multi=True)
+        for name, value in request.query_params.multi_items()
         if name not in PAGING_ARGS
     )
-    return f"{request.path}?{urlencode(filters)}"
+    return f"{request.url.path}?{urlencode(filters)}"
 
 
 def _url_with_cursor(cursor: str) -> str:
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
-    return f"{request.base_url}?{urlencode(args + [('cursor', cursor)])}"
+    args = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    return str(request.url.replace(query=urlencode(args + [("cursor", cursor)])))

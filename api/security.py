@@ -4,8 +4,8 @@ The spec names these functions (`x-tokenInfoFunc`, `x-bearerInfoFunc`); Connexio
 calls them for every secured operation and compares the scopes returned here with
 the scopes the operation requires (`admin`, `fresh`), answering 401 or 403 itself.
 
-They run on the event loop, outside Flask, so the database lookup is moved to a
-worker thread instead of blocking every other request on this worker.
+They run on the event loop, so the database lookup is moved to a worker thread
+instead of blocking every other request on this worker.
 """
 
 import functools

@@ -37,7 +37,8 @@ class Services:
 
 
 class ServicesMiddleware:
-    """Hands the services to the code that runs outside Flask (the security layer)."""
+    """Puts the services on every request's scope, where the security layer and
+    the handlers find them."""
 
     def __init__(self, app, services: Services):
         self.app = app

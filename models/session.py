@@ -30,8 +30,8 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
-    # The Flask side of Connexion runs in a pool of 10 threads: one connection
-    # each, and a little headroom for the security layer's lookups.
+    # Handlers and token lookups run in the worker's thread pool: a connection
+    # for each of 10 threads at once, and as many again of headroom.
     # pre-ping: connections broken while the database was away are replaced,
     # so the service recovers by itself; a short connect timeout turns an
     # unreachable database into a quick 503 rather than a hung request.

@@ -86,7 +86,7 @@ def app(settings):
 
 @pytest.fixture(scope="session")
 def services(app):
-    return app.app.extensions["stores_api"]
+    return app.services
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ def contract_app(tmp_path_factory, new_database):
         {}, database_url=url, jwt_secret_key="contract-" + "k" * 64, instance_path=folder,
         validate_responses=True, log_level="ERROR", access_token_lifetime=timedelta(minutes=15),
     ))
-    with app.app.extensions["stores_api"].database.session() as session:
+    with app.services.database.session() as session:
         make_user(session, ADMIN, is_admin=True)
     return app
 
