@@ -2,9 +2,11 @@
 
 import json
 import re
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import yaml
+from anyio import to_thread
 from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
@@ -30,8 +32,22 @@ class StoresApp(AsyncApp):
     the middleware. `services` is what the app holds for its lifetime."""
 
     def __init__(self, services: Services, **kwargs):
-        super().__init__(__name__, **kwargs)
+        super().__init__(
+            __name__, lifespan=handler_threads(services.settings.handler_threads), **kwargs
+        )
         self.services = services
+
+
+def handler_threads(count: int):
+    """A lifespan that sizes the worker's thread pool: handlers, token lookups
+    and error handlers all run in anyio's default pool (40 threads unless told)."""
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        to_thread.current_default_thread_limiter().total_tokens = count
+        yield
+
+    return lifespan
 
 
 def create_app(settings: Settings | None = None) -> StoresApp:

@@ -11,6 +11,10 @@ from api.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 SECRET_KEY_FILE = "jwt-secret.key"
+# Threads per worker process for handlers and database work: enough to overlap
+# the database's round trips, few enough not to fight over the GIL. Measured in
+# the README's Speed section.
+DEFAULT_HANDLER_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Settings:
     instance_path: Path = DEFAULT_INSTANCE_PATH
     password_hash_time_cost: int = DEFAULT_TIME_COST
     password_hash_memory_kib: int = DEFAULT_MEMORY_KIB
+    handler_threads: int = DEFAULT_HANDLER_THREADS
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> "Settings":
@@ -50,8 +55,11 @@ class Settings:
             password_hash_memory_kib=int(
                 env.get("PASSWORD_HASH_MEMORY_KIB", DEFAULT_MEMORY_KIB)
             ),
+            handler_threads=int(env.get("HANDLER_THREADS", DEFAULT_HANDLER_THREADS)),
         )
         values.update(overrides)
+        if values["handler_threads"] < 1:
+            raise ValueError("HANDLER_THREADS must be at least 1")
         if not values["jwt_secret_key"]:
             values["jwt_secret_key"] = instance_secret_key(values["instance_path"])
         if values["database_url"].startswith("sqlite:///"):

@@ -21,7 +21,7 @@ class Services:
     def build(cls, settings: Settings) -> "Services":
         return cls(
             settings=settings,
-            database=Database(settings.database_url),
+            database=Database(settings.database_url, pool_size=settings.handler_threads),
             tokens=TokenService(
                 secret_key=settings.jwt_secret_key,
                 access_lifetime=settings.access_token_lifetime,

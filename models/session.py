@@ -25,28 +25,28 @@ def _begin_sqlite_transaction(connection):
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
+    # One connection for each thread that runs handlers and token lookups
+    # (`pool_size`), and as many again of headroom.
+    pooling = {"pool_size": pool_size, "max_overflow": pool_size}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **pooling)
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
-    # Handlers and token lookups run in the worker's thread pool: a connection
-    # for each of 10 threads at once, and as many again of headroom.
     # pre-ping: connections broken while the database was away are replaced,
     # so the service recovers by itself; a short connect timeout turns an
     # unreachable database into a quick 503 rather than a hung request.
     return create_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        **pooling,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
     )
 
 
 class Database:
-    def __init__(self, url: str):
-        self.engine = make_engine(url)
+    def __init__(self, url: str, pool_size: int = 10):
+        self.engine = make_engine(url, pool_size)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         # For single-statement reads (the token check on every request): on
         # PostgreSQL, autocommit saves the BEGIN and ROLLBACK round trips.

@@ -3,6 +3,8 @@
 import stat
 from datetime import timedelta
 
+import pytest
+
 from api.config import SECRET_KEY_FILE, Settings
 
 
@@ -15,6 +17,7 @@ def test_defaults_keep_the_database_and_key_in_the_instance_folder(tmp_path):
     assert settings.access_log is None
     assert settings.validate_responses is False
     assert (settings.password_hash_time_cost, settings.password_hash_memory_kib) == (3, 65536)
+    assert settings.handler_threads == 4
 
 
 def test_an_unset_secret_key_is_generated_once_private_and_kept(tmp_path):
@@ -37,6 +40,7 @@ def test_the_environment_sets_everything(tmp_path):
         "VALIDATE_RESPONSES": "true",
         "PASSWORD_HASH_TIME_COST": "2",
         "PASSWORD_HASH_MEMORY_KIB": "19456",
+        "HANDLER_THREADS": "8",
     })
     assert settings.database_url == "postgresql+psycopg://db/stores"
     assert settings.jwt_secret_key == "from-the-environment"
@@ -46,4 +50,11 @@ def test_the_environment_sets_everything(tmp_path):
     assert settings.access_log == str(tmp_path / "access.log")
     assert settings.validate_responses is True
     assert (settings.password_hash_time_cost, settings.password_hash_memory_kib) == (2, 19456)
+    assert settings.handler_threads == 8
     assert not (tmp_path / SECRET_KEY_FILE).exists()
+
+
+@pytest.mark.parametrize("threads", ["0", "-2"])
+def test_a_worker_needs_at_least_one_handler_thread(tmp_path, threads):
+    with pytest.raises(ValueError, match="HANDLER_THREADS must be at least 1"):
+        Settings.from_env({"INSTANCE_PATH": str(tmp_path), "HANDLER_THREADS": threads})

@@ -1,6 +1,22 @@
 """Handlers run in the worker's thread pool, each call with a session of its own."""
 
+from dataclasses import replace
+
+from anyio import to_thread
+
+from api.app import create_app
 from tests.conftest import API
+
+
+def _pool_size() -> int:
+    return to_thread.current_default_thread_limiter().total_tokens
+
+
+def test_the_thread_pool_has_handler_threads_threads(settings):
+    app = create_app(replace(settings, handler_threads=3))
+    with app.test_client() as client:  # runs the app's lifespan, as a server does
+        assert client.portal.call(_pool_size) == 3
+        assert app.services.database.engine.pool.size() == 3
 
 
 def test_every_handler_call_closes_its_session_however_it_ends(client, auth, store, services):
