@@ -136,7 +136,7 @@ def create_admin(args) -> int:
         session.add(user)
         session.commit()
         print(f"created admin {user.username!r} with id {user.id}")
-    database.engine.dispose()
+    database.dispose()
     return 0
 
 

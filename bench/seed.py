@@ -49,5 +49,5 @@ def seed(database_url: str, stores: int = 1_000, items: int = 100_000,
     with database.engine.begin() as connection:
         # Fresh tables have no statistics: without them the planner guesses.
         connection.exec_driver_sql("ANALYZE")
-    database.engine.dispose()
+    database.dispose()
     return sample

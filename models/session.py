@@ -24,7 +24,7 @@ def _begin_sqlite_transaction(connection):
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
+def make_engine(url: str, pool_size: int = 10, **options) -> Engine:
     # One connection for each thread that runs handlers and token lookups
     # (`pool_size`), and as many again of headroom.
     pooling = {"pool_size": pool_size, "max_overflow": pool_size}
@@ -41,6 +41,7 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         **pooling,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
+        **options,
     )
 
 
@@ -49,13 +50,21 @@ class Database:
         self.engine = make_engine(url, pool_size)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         # For single-statement reads (the token check on every request): on
-        # PostgreSQL, autocommit saves the BEGIN and ROLLBACK round trips.
-        # SQLite's connections keep their own transaction handling (see above).
+        # PostgreSQL, autocommit saves the BEGIN and ROLLBACK round trips. A
+        # pool of its own, always in autocommit: switching a shared connection's
+        # isolation level there and back on every checkout cost more than a
+        # third of the lookup. SQLite's connections keep their own transaction
+        # handling (see above).
         self.single_reads = (
-            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            make_engine(url, pool_size, isolation_level="AUTOCOMMIT")
             if self.engine.dialect.name == "postgresql"
             else self.engine
         )
 
     def session(self) -> Session:
         return self.sessionmaker()
+
+    def dispose(self) -> None:
+        """Close every pooled connection (before a fork, or when done)."""
+        self.engine.dispose()
+        self.single_reads.dispose()

@@ -31,7 +31,7 @@ def users(url):
     database = Database(url)
     with database.session() as session:
         found = [(u.username, u.is_admin) for u in session.scalars(select(User))]
-    database.engine.dispose()
+    database.dispose()
     return found
 
 
