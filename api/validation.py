@@ -75,7 +75,26 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-class JSONBodyValidator(JSONRequestBodyValidator):
+class _CompiledBody:
+    """A request body check with its schema compiled once, and problems worded
+    by `body_problem`; what comes before the schema is each subclass's own."""
+
+    schema_validator = Draft4RequestValidator
+
+    @property
+    def _validator(self):
+        return compiled(self.schema_validator, self._schema)
+
+    def _check_schema(self, body) -> None:
+        try:
+            self._validator.validate(body)
+        except ValidationError as error:
+            raise body_problem(error) from None
+
+
+class JSONBodyValidator(_CompiledBody, JSONRequestBodyValidator):
+    schema_validator = DecimalRequestValidator
+
     async def _parse(self, stream, scope):
         raw = b"".join([chunk async for chunk in stream])
         if not raw:
@@ -85,33 +104,19 @@ class JSONBodyValidator(JSONRequestBodyValidator):
         except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
             raise BadRequestProblem(detail=f"the body is not valid JSON: {exc}") from None
 
-    @property
-    def _validator(self):
-        return compiled(DecimalRequestValidator, self._schema)
-
     def _validate(self, body):
         if not self._nullable and body is None:
             raise BadRequestProblem("Request body must not be empty")
-        try:
-            self._validator.validate(body)
-        except ValidationError as error:
-            raise body_problem(error) from None
+        self._check_schema(body)
 
 
-class FormBodyValidator(FormDataValidator):
-    @property
-    def _validator(self):
-        return compiled(Draft4RequestValidator, self._schema)
-
+class FormBodyValidator(_CompiledBody, FormDataValidator):
     def _validate(self, body):
         if not isinstance(body, dict):
             raise BadRequestProblem("Parsed body must be a mapping")
         if self._strict_validation:
             self._validate_params_strictly(body)
-        try:
-            self._validator.validate(body)
-        except ValidationError as error:
-            raise body_problem(error) from None
+        self._check_schema(body)
 
 
 class JSONResponseValidator(JSONResponseBodyValidator):
