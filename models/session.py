@@ -29,7 +29,7 @@ def make_engine(url: str, pool_size: int = 10, **options) -> Engine:
     # (`pool_size`), and as many again of headroom.
     pooling = {"pool_size": pool_size, "max_overflow": pool_size}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **pooling)
+        engine = create_engine(url, connect_args={"timeout": 30}, **pooling, **options)
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
