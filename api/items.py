@@ -24,8 +24,9 @@ WITH_TAGS = selectinload(Item.tags).load_only(Tag.id, Tag.name)
 
 
 def _money(value) -> Decimal:
-    # The JSON number as written: the spec already refused more than two decimals.
-    return Decimal(repr(value))
+    # The JSON number as written: the spec already refused more than two decimals
+    # and anything below zero, so -0.0 is 0.
+    return Decimal(repr(value)).copy_abs()
 
 
 def list_items(limit, cursor=None, store_id=None, tag_id=None, name=None,
@@ -38,7 +39,7 @@ def list_items(limit, cursor=None, store_id=None, tag_id=None, name=None,
             item_tags.c.tag_id == tag_id
         )
     if name is not None:
-        query = query.where(name_contains(Item.name, name))
+        query = query.where(name_contains(Item, name))
     if min_price is not None:
         query = query.where(Item.price >= _money(min_price))
     if max_price is not None:

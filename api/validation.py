@@ -1,23 +1,30 @@
-"""Connexion's validators, with three things put right.
+"""Connexion's validators, made strict where a hostile caller can hurt.
 
-- Decimal `multipleOf`: jsonschema checks `multipleOf: 0.01` in binary floating
-  point, where 0.29 / 0.01 is 28.999999999999996, so a valid price would be
-  refused. Prices arrive as JSON numbers written in decimal, so they are checked
-  in decimal, from the shortest repr that reads back as the same float (which is
-  what the client wrote).
-- Bodies that are not JSON (undecodable bytes, NaN, Infinity) are a 400, where
-  Connexion lets a UnicodeDecodeError escape as a 500.
-- A problem never repeats a password back, and so never logs one: jsonschema's
-  messages quote the offending value.
+- Bodies are read as strict JSON (`api.json_body`): duplicate keys, lone
+  surrogates, NaN, deep nesting and numbers written past their precision are a
+  400, never a 500 or a silently rounded price.
+- Bodies are read whatever their framing: Connexion's own check looks for a
+  Content-Length and calls a chunked body missing.
+- Numbers are checked in decimal: jsonschema checks `multipleOf: 0.01` in binary
+  floating point, where 0.29 / 0.01 is 28.999999999999996.
+- Patterns mean what they mean in the spec's dialect (ECMA-262): `$` is the end
+  of the text. Python's `$` also matches before a final newline, which let
+  "alice\\n" register beside "alice".
+- Numbers in the query and the path are written as the spec's types say: ASCII
+  digits, no `_`, no spaces, no leading zero, no `nan`; Python's int() and
+  float() accept all of those.
+- A problem names the field and the rule, never the value: jsonschema's messages
+  quote what was sent (a password, a 10 MB name), and problems are logged.
 
 And one thing made cheaper: Connexion builds a new jsonschema validator for every
-parameter and body of every request (deep-copying the parameter first). The
-schemas are fixed once the spec is loaded, so each is compiled once here.
+parameter and body of every request. The schemas are fixed once the spec is
+loaded, so each is compiled once here.
 """
 
-import json
+import functools
 import math
-from decimal import Decimal
+import re
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, Inexact, localcontext
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
@@ -32,19 +39,72 @@ from connexion.validators import (
 )
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
+from starlette.datastructures import QueryParams
+
+from api.json_body import parse_json
+
+# How a field the caller named may appear in a problem: a plain, short name.
+SHOWABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+INTEGER_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]*)$")
+NUMBER_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$")
+NUMERAL = {"integer": INTEGER_TEXT, "number": NUMBER_TEXT}
+NUMERAL_NAME = {INTEGER_TEXT: "n integer", NUMBER_TEXT: " number"}
+# What Connexion's router takes for an integer in a path.
+LOOSE_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _decimal(number) -> Decimal:
+    # Floats come from responses: their shortest repr is what will be written.
+    return Decimal(repr(number)) if isinstance(number, float) else Decimal(number)
 
 
 def decimal_multiple_of(validator, multiple, instance, schema):
     if not validator.is_type(instance, "number"):
         return
     if isinstance(instance, float) and not math.isfinite(instance):
-        yield ValidationError(f"{instance!r} is not a finite number")
-    elif Decimal(repr(instance)) % Decimal(repr(multiple)) != 0:
-        yield ValidationError(f"{instance!r} is not a multiple of {multiple}")
+        yield ValidationError("not a finite number")
+    elif not _is_multiple(_decimal(instance), _decimal(multiple)):
+        yield ValidationError(f"not a multiple of {multiple}")
 
 
-DecimalRequestValidator = extend(Draft4RequestValidator, {"multipleOf": decimal_multiple_of})
-DecimalResponseValidator = extend(Draft4ResponseValidator, {"multipleOf": decimal_multiple_of})
+def _is_multiple(number: Decimal, step: Decimal) -> bool:
+    """Exactly, however many digits or however large an exponent was written."""
+    with localcontext() as context:
+        context.prec = len(number.as_tuple().digits) + len(step.as_tuple().digits) + 2
+        context.Emax, context.Emin = MAX_EMAX, MIN_EMIN
+        quotient = number / step
+        return not context.flags[Inexact] and quotient == quotient.to_integral_value()
+
+
+def ecma_pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield ValidationError(f"does not match {pattern}")
+
+
+@functools.cache
+def _ecma_regex(pattern: str) -> re.Pattern:
+    """`pattern` compiled so that `$` outside a character class is the end of the
+    text, as in ECMA-262, and not also the place before a final newline."""
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            char = r"\Z"
+        out.append(char)
+    return re.compile("".join(out))
+
+
+_STRICT = {"multipleOf": decimal_multiple_of, "pattern": ecma_pattern}
+RequestSchemaValidator = extend(Draft4RequestValidator, _STRICT)
+ResponseSchemaValidator = extend(Draft4ResponseValidator, _STRICT)
+ParameterSchemaValidator = extend(Draft4Validator, _STRICT)
 
 
 _compiled: dict[int, tuple[dict, object]] = {}
@@ -62,28 +122,65 @@ def compiled(validator_class, schema: dict):
     return entry[1]
 
 
+def shown(name) -> str:
+    """A caller-chosen name, quoted, when it is short and plain; else withheld."""
+    name = str(name)
+    return f"'{name}'" if SHOWABLE_NAME.match(name) else "a field whose name is not shown"
+
+
+def broken_rule(error: ValidationError) -> str:
+    """What the value failed, from the schema alone: `maxLength 80`, `type string`."""
+    if error.validator == "required":
+        missing = [p for p in error.validator_value if p not in error.instance]
+        return "required: missing " + ", ".join(shown(p) for p in missing)
+    if error.validator == "additionalProperties":
+        known = error.schema.get("properties", {})
+        unknown = [key for key in error.instance if key not in known]
+        return "additionalProperties false: unknown " + ", ".join(shown(k) for k in unknown[:5])
+    value = error.validator_value
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    elif isinstance(value, bool):
+        value = str(value).lower()
+    return f"{error.validator} {value}"
+
+
 def body_problem(error: ValidationError) -> BadRequestProblem:
-    """A 400 naming the field; for a password, without its value."""
     path = "/".join(str(part) for part in error.absolute_path)
-    if error.schema.get("format") == "password":
-        rule = f"{error.validator} {error.validator_value}".strip()
-        return BadRequestProblem(detail=f"'{path}' does not satisfy {rule}")
-    return BadRequestProblem(detail=f"{error.message} - '{path}'" if path else error.message)
+    where = f"'{path}'" if path else "the body"
+    return BadRequestProblem(detail=f"{where} does not satisfy {broken_rule(error)}")
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
+class _StrictBody:
+    """A request body check: the body read whatever its framing, its schema
+    compiled once, problems worded by `body_problem`."""
 
-
-class _CompiledBody:
-    """A request body check with its schema compiled once, and problems worded
-    by `body_problem`; what comes before the schema is each subclass's own."""
-
-    schema_validator = Draft4RequestValidator
+    schema_validator = RequestSchemaValidator
 
     @property
     def _validator(self):
         return compiled(self.schema_validator, self._schema)
+
+    async def wrap_receive(self, receive, *, scope):
+        messages = []
+        more_body = True
+        while more_body:
+            message = await receive()
+            messages.append(message)
+            more_body = message.get("more_body", False)
+        if not any(message.get("body") for message in messages):
+            if self._required:
+                raise BadRequestProblem(detail="the request body is required")
+            return self._insert_messages(receive, messages=messages), scope
+
+        async def replay():
+            for message in messages:
+                yield message.get("body", b"")
+
+        body = await self._parse(replay(), scope=scope)
+        if not (body is None and self._nullable):
+            self._validate(body)
+        return self._insert_messages(receive, messages=messages), scope
 
     def _check_schema(self, body) -> None:
         try:
@@ -92,58 +189,81 @@ class _CompiledBody:
             raise body_problem(error) from None
 
 
-class JSONBodyValidator(_CompiledBody, JSONRequestBodyValidator):
-    schema_validator = DecimalRequestValidator
-
+class JSONBodyValidator(_StrictBody, JSONRequestBodyValidator):
     async def _parse(self, stream, scope):
-        raw = b"".join([chunk async for chunk in stream])
-        if not raw:
-            return None
-        try:
-            return json.loads(raw.decode(self._encoding), parse_constant=_reject_constant)
-        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
-            raise BadRequestProblem(detail=f"the body is not valid JSON: {exc}") from None
+        return parse_json(b"".join([chunk async for chunk in stream]))
 
     def _validate(self, body):
         if not self._nullable and body is None:
-            raise BadRequestProblem("Request body must not be empty")
+            raise BadRequestProblem(detail="the request body must not be null")
         self._check_schema(body)
 
 
-class FormBodyValidator(_CompiledBody, FormDataValidator):
+class FormBodyValidator(_StrictBody, FormDataValidator):
     def _validate(self, body):
         if not isinstance(body, dict):
-            raise BadRequestProblem("Parsed body must be a mapping")
+            raise BadRequestProblem(detail="the form must be a mapping")
         if self._strict_validation:
             self._validate_params_strictly(body)
         self._check_schema(body)
+
+    def _validate_params_strictly(self, data: dict) -> None:
+        unknown = sorted(set(data) - set(self._schema.get("properties", {})))
+        if unknown:
+            names = ", ".join(shown(name) for name in unknown[:5])
+            raise BadRequestProblem(detail=f"the form has unknown fields: {names}")
 
 
 class JSONResponseValidator(JSONResponseBodyValidator):
     @property
     def validator(self):
-        return compiled(DecimalResponseValidator, self._schema)
+        return compiled(ResponseSchemaValidator, self._schema)
 
 
-class ConciseParameterValidator(ParameterValidator):
-    """Connexion's parameter checks with a compiled validator per parameter; a
-    problem names the parameter and leaves out the schema dump jsonschema appends."""
+class StrictParameterValidator(ParameterValidator):
+    """Connexion's parameter checks, with numbers checked as written, a compiled
+    validator per parameter, and problems that name the parameter and the rule."""
+
+    def validate_request(self, request):
+        self._check_numerals(request.scope)
+        super().validate_request(request)
+
+    def _check_numerals(self, scope) -> None:
+        query = QueryParams(scope.get("query_string", b""))
+        for param in self.parameters.get("query", []):
+            numeral = NUMERAL.get(param["schema"].get("type"))
+            if numeral and not all(numeral.match(text) for text in query.getlist(param["name"])):
+                kind = NUMERAL_NAME[numeral]
+                raise BadRequestProblem(
+                    detail=f"query parameter '{param['name']}' is not a{kind} as JSON writes it")
+        # Connexion's router has turned path ids into ints ("01" and "+1" into 1):
+        # the text is checked in the path itself.
+        if any(p["schema"].get("type") == "integer" for p in self.parameters.get("path", [])):
+            if any(LOOSE_INTEGER.match(part) and not INTEGER_TEXT.match(part)
+                   for part in scope["path"].split("/")):
+                raise BadRequestProblem(
+                    detail="a path parameter is not an integer written as JSON writes it")
+
+    def validate_query_parameter_list(self, request, security_params=None):
+        unknown = super().validate_query_parameter_list(request, security_params)
+        return {shown(name) for name in sorted(unknown)[:5]}
 
     @staticmethod
     def validate_parameter(parameter_type, value, param, param_name=None):
         if value is None or (is_nullable(param) and is_null(value)):
             return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
         try:
-            compiled(Draft4Validator, param.get("schema", param)).validate(value)
+            compiled(ParameterSchemaValidator, param.get("schema", param)).validate(value)
         except ValidationError as error:
-            return f"{parameter_type} parameter '{param['name']}': {error.message}"
+            return f"{parameter_type} parameter '{param['name']}' does not satisfy " \
+                   f"{broken_rule(error)}"
 
 
 def validator_map() -> dict:
     """Connexion's validator map, with the validators above in place of its own."""
     return {
         **VALIDATOR_MAP,
-        "parameter": ConciseParameterValidator,
+        "parameter": StrictParameterValidator,
         "body": MediaTypeDict(
             {
                 **VALIDATOR_MAP["body"],

@@ -59,7 +59,7 @@ def test_an_unknown_user_is_404_for_an_admin(client, admin_auth):
 
 def test_an_out_of_range_user_id_is_400(client, admin_auth):
     assert_problem(client.get(f"{API}/users/0", headers=admin_auth), 400,
-                   "path parameter 'user_id': 0 is less than the minimum of 1")
+                   "path parameter 'user_id' does not satisfy minimum 1")
     assert_problem(client.get(f"{API}/users/2147483648", headers=admin_auth), 400)
     assert_problem(client.get(f"{API}/users/-1", headers=admin_auth), 400)
 
