@@ -17,7 +17,9 @@ from api.config import Settings
 from api.errors import register_error_handlers
 from api.logs import AccessLogMiddleware, configure_logging
 from api.representations import BASE_PATH
+from api.request_guard import RequestGuard
 from api.resolver import JSONResolver
+from api.response_headers import ResponseHeaders
 from api.security import security_map
 from api.services import Services, ServicesMiddleware
 from api.validation import validator_map
@@ -73,6 +75,11 @@ def create_app(settings: Settings | None = None) -> StoresApp:
         ServicesMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )
     app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(ResponseHeaders, MiddlewarePosition.BEFORE_EXCEPTION,
+                       docs_prefix=f"{BASE_PATH}/ui")
+    # Inside the exception middleware: its refusals become problems like any other.
+    app.add_middleware(RequestGuard, MiddlewarePosition.BEFORE_SWAGGER,
+                       max_body_bytes=settings.max_body_bytes, public_url=settings.public_url)
     register_error_handlers(app, allowed_methods_from_spec(SPEC_PATH))
 
     app.add_url_rule("/", "index", redirect_to_docs, methods=["GET"])

@@ -71,10 +71,12 @@ def serve(args) -> int:
             return 2
         from api.server import GunicornServer
 
-        GunicornServer(args.host, args.port, args.workers).run()
+        GunicornServer(args.host, args.port, args.workers, settings.trusted_proxies).run()
         return 0
 
     import uvicorn
+
+    from api.server import uvicorn_options
 
     uvicorn.run(
         "api.app:create_app",
@@ -83,6 +85,7 @@ def serve(args) -> int:
         port=args.port,
         reload=args.reload,
         access_log=False,  # the service writes its own, structured access log
+        **uvicorn_options(settings.trusted_proxies),
     )
 
 

@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from api.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST
 
@@ -15,6 +16,9 @@ SECRET_KEY_FILE = "jwt-secret.key"
 # the database's round trips, few enough not to fight over the GIL. Measured in
 # the README's Speed section.
 DEFAULT_HANDLER_THREADS = 4
+# Room for the largest body of the spec (an item with a 1,000-character
+# description, each character escaped) many times over.
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,11 @@ class Settings:
     password_hash_time_cost: int = DEFAULT_TIME_COST
     password_hash_memory_kib: int = DEFAULT_MEMORY_KIB
     handler_threads: int = DEFAULT_HANDLER_THREADS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # scheme://host[:port] that clients use; absolute URLs are built from it.
+    public_url: str | None = None
+    # Addresses whose X-Forwarded-For and X-Forwarded-Proto are believed.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> "Settings":
@@ -56,15 +65,35 @@ class Settings:
                 env.get("PASSWORD_HASH_MEMORY_KIB", DEFAULT_MEMORY_KIB)
             ),
             handler_threads=int(env.get("HANDLER_THREADS", DEFAULT_HANDLER_THREADS)),
+            max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+            public_url=env.get("PUBLIC_URL") or None,
+            trusted_proxies=tuple(
+                address.strip()
+                for address in env.get("TRUSTED_PROXIES", "").split(",")
+                if address.strip()
+            ),
         )
         values.update(overrides)
         if values["handler_threads"] < 1:
             raise ValueError("HANDLER_THREADS must be at least 1")
+        if values["max_body_bytes"] < 1024:
+            raise ValueError("MAX_BODY_BYTES must be at least 1024")
+        if values["public_url"]:
+            values["public_url"] = public_origin(values["public_url"])
         if not values["jwt_secret_key"]:
             values["jwt_secret_key"] = instance_secret_key(values["instance_path"])
         if values["database_url"].startswith("sqlite:///"):
             Path(values["instance_path"]).mkdir(parents=True, exist_ok=True)
         return cls(**values)
+
+
+def public_origin(url: str) -> str:
+    """PUBLIC_URL as scheme://host[:port]: the API's paths are appended to it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") \
+            or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError("PUBLIC_URL must be http(s)://host[:port], without a path")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _flag(value: str) -> bool:

@@ -1,19 +1,39 @@
 """Serving: uvicorn for one process, gunicorn with uvicorn workers for several."""
 
 from gunicorn.app.base import BaseApplication
+from uvicorn_worker import UvicornWorker
 
 GRACEFUL_TIMEOUT_SECONDS = 30
+
+
+def uvicorn_options(trusted_proxies: tuple[str, ...]) -> dict:
+    """What uvicorn is told in either setup: no banner naming the server, and
+    X-Forwarded-For / X-Forwarded-Proto believed only from TRUSTED_PROXIES
+    (uvicorn believes 127.0.0.1 unless told otherwise)."""
+    return {
+        "server_header": False,
+        "proxy_headers": bool(trusted_proxies),
+        "forwarded_allow_ips": list(trusted_proxies),
+    }
+
+
+class Worker(UvicornWorker):
+    """uvicorn's gunicorn worker, without the `server` header; gunicorn passes
+    it `forwarded_allow_ips`."""
+
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "server_header": False}
 
 
 class GunicornServer(BaseApplication):
     """gunicorn as a library: the master forks `workers` uvicorn workers, each of
     which builds its own app (its own engine and pool) after the fork."""
 
-    def __init__(self, host: str, port: int, workers: int):
+    def __init__(self, host: str, port: int, workers: int, trusted_proxies: tuple[str, ...]):
         self.options = {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "uvicorn_worker.UvicornWorker",
+            "worker_class": "api.server.Worker",
+            "forwarded_allow_ips": ",".join(trusted_proxies),
             # SIGTERM: stop accepting, let in-flight requests finish, then exit.
             "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
             "accesslog": None,  # the service writes its own, structured access log

@@ -1,0 +1,114 @@
+"""What every request must be before Connexion routes it.
+
+- Its URL fits in MAX_URL_BYTES (414), its headers in MAX_HEADER_BYTES (431)
+  and its body in `max_body_bytes` (413), counted while the body is read, so a
+  chunked body is bounded too. (Past about 64 KiB of URL, uvicorn's parser
+  itself answers a plain-text 400 before any of this runs.)
+- Its Content-Type is read as RFC 9110 says: the media type regardless of case,
+  and a body without one is `application/octet-stream`. Connexion then answers
+  415 where the operation does not take that type, and picks its validators by
+  the lower-case name, so `Application/JSON` can no longer slip a body past them.
+  Bodies are UTF-8 (RFC 8259): any other charset is 415.
+- Its Host is ours: absolute URLs (the `Link` of a page, a redirect's
+  `Location`) are built from PUBLIC_URL, or from the address the server listens
+  on, never from a Host or X-Forwarded-Host header a caller chose.
+"""
+
+from urllib.parse import urlsplit
+
+from connexion.exceptions import ProblemException, UnsupportedMediaTypeProblem
+
+from api.errors import api_problem
+
+# Longer than any URL of this API (ids, two filters, a 512-byte cursor).
+MAX_URL_BYTES = 8192
+# A token, the docs' browser headers and a proxy's additions, many times over.
+MAX_HEADER_BYTES = 32 * 1024
+UTF_8 = {"utf-8", "utf8"}
+
+
+def payload_too_large(limit: int) -> ProblemException:
+    return api_problem(413, f"the request body is larger than {limit} bytes")
+
+
+class RequestGuard:
+    def __init__(self, app, max_body_bytes: int, public_url: str | None):
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.public = urlsplit(public_url) if public_url else None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if len(scope.get("raw_path") or b"") + len(scope.get("query_string", b"")) > MAX_URL_BYTES:
+            raise api_problem(414, f"the URL is longer than {MAX_URL_BYTES} bytes")
+        headers = {}
+        kept = []
+        if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
+            raise api_problem(431, f"the headers are larger than {MAX_HEADER_BYTES} bytes")
+        for name, value in scope["headers"]:
+            if name in (b"content-type", b"content-length", b"transfer-encoding", b"host"):
+                headers[name] = value
+            else:
+                kept.append((name, value))
+        has_body = b"transfer-encoding" in headers or headers.get(b"content-length", b"0") != b"0"
+        declared_length = self._declared_length(headers.get(b"content-length"))
+        content_type = _normalised_content_type(headers.get(b"content-type"), has_body)
+        if content_type is not None:
+            kept.append((b"content-type", content_type))
+        for name in (b"content-length", b"transfer-encoding"):
+            if name in headers:
+                kept.append((name, headers[name]))
+        kept.append((b"host", self._host(scope)))
+        scope = {**scope, "headers": kept}
+        if self.public:
+            scope["scheme"] = self.public.scheme
+        if declared_length is not None or b"transfer-encoding" in headers:
+            receive = self._bounded(receive)
+        await self.app(scope, receive, send)
+
+    def _declared_length(self, value: bytes | None) -> int | None:
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise api_problem(400, "the Content-Length header is not a number")
+        if int(value) > self.max_body_bytes:
+            raise payload_too_large(self.max_body_bytes)
+        return int(value)
+
+    def _bounded(self, receive):
+        limit, received = self.max_body_bytes, 0
+
+        async def bounded_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise payload_too_large(limit)
+            return message
+
+        return bounded_receive
+
+    def _host(self, scope) -> bytes:
+        if self.public:
+            return self.public.netloc.encode("latin-1")
+        host, port = scope.get("server") or ("localhost", None)
+        default_port = {"http": 80, "https": 443}.get(scope.get("scheme"))
+        return (host if port in (None, default_port) else f"{host}:{port}").encode("latin-1")
+
+
+def _normalised_content_type(value: bytes | None, has_body: bool) -> bytes | None:
+    if value is None:
+        return b"application/octet-stream" if has_body else None
+    media_type, *parameters = value.decode("latin-1").split(";")
+    media_type = media_type.strip().lower()
+    kept = []
+    for parameter in parameters:
+        name, _, argument = parameter.strip().partition("=")
+        name = name.strip().lower()
+        if name == "charset":
+            if argument.strip().strip('"').lower() not in UTF_8:
+                raise UnsupportedMediaTypeProblem(detail="request bodies must be UTF-8")
+        elif name:
+            kept.append(f"; {name}={argument.strip()}")
+    return (media_type + "".join(kept)).encode("latin-1")
