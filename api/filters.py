@@ -1,9 +1,10 @@
 """Query filters shared by the lists."""
 
-from sqlalchemy import func
+from models.names import search_key
 
 
-def name_contains(column, text: str):
-    """Case-insensitive substring match; `%` and `_` in `text` match themselves."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{escaped}%", escape="\\")
+def name_contains(model, text: str):
+    """Substring match ignoring case (see models.names); `%` and `_` in `text`
+    match themselves."""
+    escaped = search_key(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return model.name_folded.like(f"%{escaped}%", escape="\\")

@@ -14,7 +14,7 @@ STORE_NAME_TAKEN = "a store with this name already exists"
 def list_stores(limit, cursor=None, name=None):
     query = select(Store)
     if name is not None:
-        query = query.where(name_contains(Store.name, name))
+        query = query.where(name_contains(Store, name))
     return paginate(query, Store.id, limit, cursor, store_json)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
+from models.names import SearchableName
 from models.store import Store
 from models.tag import Tag
 
@@ -33,7 +34,7 @@ item_tags = Table(
 )
 
 
-class Item(Base):
+class Item(SearchableName, Base):
     __tablename__ = "items"
     __table_args__ = (
         UniqueConstraint("store_id", "name"),

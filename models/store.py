@@ -4,9 +4,10 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.names import SearchableName
 
 
-class Store(Base):
+class Store(SearchableName, Base):
     __tablename__ = "stores"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,10 +4,11 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
+from models.names import NormalisedName
 from models.store import Store
 
 
-class Tag(Base):
+class Tag(NormalisedName, Base):
     __tablename__ = "tags"
     __table_args__ = (
         UniqueConstraint("store_id", "name"),
