@@ -5,6 +5,7 @@ its rotation chain: every pair issued from one login shares it, so the chain can
 be revoked at once when a rotated refresh token is presented again.
 """
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,18 @@ from models import RevokedToken, User
 ALGORITHM = "HS256"  # pinned: decoding accepts nothing else, `none` included
 ACCESS = "access"
 REFRESH = "refresh"
+
+
+# What the claims of a token of ours look like. A token signed with our key but
+# shaped otherwise ("²" or "٣" as `sub`, a list as `sid`) is refused as malformed.
+CLAIM_SHAPES = {
+    "sub": re.compile(r"^[1-9][0-9]{0,9}$"),
+    "jti": re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+    "sid": re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+    "type": re.compile(r"^(access|refresh)$"),
+    "scope": re.compile(r"^[a-z ]{0,40}$"),
+}
+MAX_USER_ID = 2**31 - 1
 
 
 class InvalidToken(Exception):
@@ -75,11 +88,19 @@ class TokenService:
             raise InvalidToken("the token has expired") from None
         except jwt.InvalidTokenError:
             raise InvalidToken("the token is malformed or badly signed") from None
+        if not well_formed(claims):
+            raise InvalidToken("the token is malformed or badly signed")
         if claims["type"] != expected_type:
             raise InvalidToken(f"this operation needs a token of type {expected_type!r}")
-        if not claims["sub"].isdigit():
-            raise InvalidToken("the token is malformed or badly signed")
         return claims
+
+
+def well_formed(claims: dict) -> bool:
+    for name, shape in CLAIM_SHAPES.items():
+        value = claims.get(name, "")
+        if not isinstance(value, str) or not shape.fullmatch(value):
+            return False
+    return int(claims["sub"]) <= MAX_USER_ID and isinstance(claims.get("fresh", False), bool)
 
 
 # Built once: the check runs on every request, and building a statement costs
