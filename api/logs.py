@@ -21,6 +21,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's request id is kept when it is a plain token of reasonable length;
 # anything else is replaced, so nobody can write arbitrary text into the logs.
 ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Paths are the caller's text: a long one is cut, so it cannot flood the log.
+LOGGED_PATH_CHARS = 200
 
 
 def configure_logging(level: str, access_log: str | None) -> None:
@@ -97,10 +99,14 @@ class AccessLogMiddleware:
             self.logger.info(json.dumps({
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "method": scope["method"],
-                "path": scope["path"],
+                "path": _excerpt(scope["path"]),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 "request_id": request_id,
                 "user_id": state.get("user_id"),
                 "client": (scope.get("client") or ("-",))[0],
             }))
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= LOGGED_PATH_CHARS else text[:LOGGED_PATH_CHARS] + "..."
