@@ -93,6 +93,8 @@ class RequestGuard:
         if self.public:
             return self.public.netloc.encode("latin-1")
         host, port = scope.get("server") or ("localhost", None)
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
         default_port = {"http": 80, "https": 443}.get(scope.get("scheme"))
         return (host if port in (None, default_port) else f"{host}:{port}").encode("latin-1")
 
