@@ -25,10 +25,11 @@ REFRESH = "refresh"
 
 # What the claims of a token of ours look like. A token signed with our key but
 # shaped otherwise ("²" or "٣" as `sub`, a list as `sid`) is refused as malformed.
+UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 CLAIM_SHAPES = {
     "sub": re.compile(r"^[1-9][0-9]{0,9}$"),
-    "jti": re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
-    "sid": re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+    "jti": UUID_TEXT,
+    "sid": UUID_TEXT,
     "type": re.compile(r"^(access|refresh)$"),
     "scope": re.compile(r"^[a-z ]{0,40}$"),
 }
