@@ -25,6 +25,9 @@ MAX_URL_BYTES = 8192
 # A token, the docs' browser headers and a proxy's additions, many times over.
 MAX_HEADER_BYTES = 32 * 1024
 UTF_8 = {"utf-8", "utf8"}
+# The headers that say whether there is a body and what it is; the last of
+# each counts, and only it is passed on.
+FRAMING_HEADERS = (b"content-type", b"content-length", b"transfer-encoding")
 
 
 def payload_too_large(limit: int) -> ProblemException:
@@ -42,28 +45,23 @@ class RequestGuard:
             return await self.app(scope, receive, send)
         if len(scope.get("raw_path") or b"") + len(scope.get("query_string", b"")) > MAX_URL_BYTES:
             raise api_problem(414, f"the URL is longer than {MAX_URL_BYTES} bytes")
-        headers = {}
-        kept = []
         if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
             raise api_problem(431, f"the headers are larger than {MAX_HEADER_BYTES} bytes")
-        for name, value in scope["headers"]:
-            if name in (b"content-type", b"content-length", b"transfer-encoding", b"host"):
-                headers[name] = value
-            else:
-                kept.append((name, value))
-        has_body = b"transfer-encoding" in headers or headers.get(b"content-length", b"0") != b"0"
-        declared_length = self._declared_length(headers.get(b"content-length"))
-        content_type = _normalised_content_type(headers.get(b"content-type"), has_body)
+        framing = {name: value for name, value in scope["headers"] if name in FRAMING_HEADERS}
+        chunked = b"transfer-encoding" in framing
+        declared_length = self._declared_length(framing.get(b"content-length"))
+        content_type = _normalised_content_type(
+            framing.get(b"content-type"), has_body=chunked or bool(declared_length))
+        headers = [(name, value) for name, value in scope["headers"]
+                   if name not in FRAMING_HEADERS and name != b"host"]
+        headers += [(name, value) for name, value in framing.items() if name != b"content-type"]
         if content_type is not None:
-            kept.append((b"content-type", content_type))
-        for name in (b"content-length", b"transfer-encoding"):
-            if name in headers:
-                kept.append((name, headers[name]))
-        kept.append((b"host", self._host(scope)))
-        scope = {**scope, "headers": kept}
+            headers.append((b"content-type", content_type))
+        headers.append((b"host", self._host(scope)))
+        scope = {**scope, "headers": headers}
         if self.public:
             scope["scheme"] = self.public.scheme
-        if declared_length is not None or b"transfer-encoding" in headers:
+        if declared_length is not None or chunked:
             receive = self._bounded(receive)
         await self.app(scope, receive, send)
 
@@ -99,7 +97,7 @@ class RequestGuard:
         return (host if port in (None, default_port) else f"{host}:{port}").encode("latin-1")
 
 
-def _normalised_content_type(value: bytes | None, has_body: bool) -> bytes | None:
+def _normalised_content_type(value: bytes | None, *, has_body: bool) -> bytes | None:
     if value is None:
         return b"application/octet-stream" if has_body else None
     media_type, *parameters = value.decode("latin-1").split(";")

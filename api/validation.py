@@ -229,8 +229,9 @@ class StrictParameterValidator(ParameterValidator):
         super().validate_request(request)
 
     def _check_numerals(self, scope) -> None:
-        query = QueryParams(scope.get("query_string", b""))
-        for param in self.parameters.get("query", []):
+        query_string = scope.get("query_string", b"")
+        query = QueryParams(query_string) if query_string else QueryParams()
+        for param in self.parameters.get("query", []) if query_string else ():
             numeral = NUMERAL.get(param["schema"].get("type"))
             if numeral and not all(numeral.match(text) for text in query.getlist(param["name"])):
                 kind = NUMERAL_NAME[numeral]
