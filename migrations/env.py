@@ -37,6 +37,29 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        _run_without_sqlite_foreign_keys(connection)
+    else:
+        _configure_and_migrate(connection)
+
+
+def _run_without_sqlite_foreign_keys(connection) -> None:
+    """Batch mode copies a table and drops the original; with foreign keys on,
+    that drop would cascade to every row pointing at it (SQLite's docs, "ALTER
+    TABLE"). They are switched off outside any transaction, where the pragma
+    takes effect, and every reference is checked before they come back."""
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        _configure_and_migrate(connection)
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left {len(broken)} broken references")
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _configure_and_migrate(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

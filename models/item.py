@@ -42,6 +42,7 @@ class Item(SearchableName, Base):
         # Keyset pages: (filter, id) reads one page whatever the table's size.
         Index("ix_items_store_id_id", "store_id", "id"),
         Index("ix_items_price_id", "price", "id"),
+        {"sqlite_autoincrement": True},  # ids never reused (see Store)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,9 @@ from models.names import SearchableName
 
 class Store(SearchableName, Base):
     __tablename__ = "stores"
+    # AUTOINCREMENT on SQLite: the id of a deleted store is never handed out
+    # again, so an old URL or ETag cannot come to name another store.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)

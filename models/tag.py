@@ -13,6 +13,7 @@ class Tag(NormalisedName, Base):
     __table_args__ = (
         UniqueConstraint("store_id", "name"),
         Index("ix_tags_store_id_id", "store_id", "id"),  # a store's tags, in keyset order
+        {"sqlite_autoincrement": True},  # ids never reused (see Store)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

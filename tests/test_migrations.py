@@ -58,3 +58,29 @@ def test_the_migrated_username_index_ignores_case(empty_database_url):
         connection.execute(insert(User), {**row, "username": "aLICE"})
     engine.dispose()
     migrate.downgrade(empty_database_url, "base")
+
+
+def test_copying_tables_for_autoincrement_keeps_every_row_and_link(empty_database_url):
+    """Migration 0004 copies stores, tags and items on SQLite: nothing that
+    points at them may be cascaded away on the way."""
+    migrate.upgrade(empty_database_url, "0003")
+    engine = create_engine(empty_database_url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO stores (id, name, name_folded, created_at, updated_at) "
+            "VALUES (1, 'S', 's', :t, :t)", {"t": now})
+        connection.exec_driver_sql(
+            "INSERT INTO items (id, name, name_folded, price, store_id, created_at, updated_at) "
+            "VALUES (7, 'I', 'i', 1, 1, :t, :t)", {"t": now})
+        connection.exec_driver_sql(
+            "INSERT INTO tags (id, name, store_id, created_at) VALUES (3, 'T', 1, :t)", {"t": now})
+        connection.exec_driver_sql("INSERT INTO item_tags (item_id, tag_id) VALUES (7, 3)")
+    migrate.upgrade(empty_database_url)
+    with engine.connect() as connection:
+        counts = [connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+                  for table in ("stores", "items", "tags", "item_tags")]
+    engine.dispose()
+    assert counts == [1, 1, 1, 1]
+    assert differences(empty_database_url) == []
+    migrate.downgrade(empty_database_url, "base")
