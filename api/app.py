@@ -54,6 +54,7 @@ def handler_threads(count: int):
 
 def create_app(settings: Settings | None = None) -> StoresApp:
     settings = settings or Settings.from_env()
+    settings.check_secret_for_serving()
     configure_logging(settings.log_level, settings.access_log)
     services = Services.build(settings)
 

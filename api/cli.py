@@ -61,7 +61,12 @@ def serve(args) -> int:
     from api import migrate
     from api.logs import configure_logging
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        settings.check_secret_for_serving()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, settings.access_log)
     # Once, here, before any worker exists: workers never race to migrate.
     migrate.upgrade(settings.database_url)

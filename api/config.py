@@ -19,6 +19,8 @@ DEFAULT_HANDLER_THREADS = 4
 # Room for the largest body of the spec (an item with a 1,000-character
 # description, each character escaped) many times over.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+# HS256 keys shorter than the hash (RFC 7518, 3.2) are refused.
+MIN_SECRET_KEY_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Settings:
     public_url: str | None = None
     # Addresses whose X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted_proxies: tuple[str, ...] = ()
+    # True when JWT_SECRET_KEY was unset and the instance folder's key is used.
+    secret_key_generated: bool = False
 
     @classmethod
     def from_env(cls, environ=None, **overrides) -> "Settings":
@@ -82,9 +86,22 @@ class Settings:
             values["public_url"] = public_origin(values["public_url"])
         if not values["jwt_secret_key"]:
             values["jwt_secret_key"] = instance_secret_key(values["instance_path"])
+            values["secret_key_generated"] = True
+        elif len(values["jwt_secret_key"].encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes")
         if values["database_url"].startswith("sqlite:///"):
             Path(values["instance_path"]).mkdir(parents=True, exist_ok=True)
         return cls(**values)
+
+
+    def check_secret_for_serving(self) -> None:
+        """Refuse to serve with a key only this host knows when other hosts may
+        share the database: they would reject every token this one signs."""
+        if self.secret_key_generated and not self.database_url.startswith("sqlite"):
+            raise ValueError(
+                "JWT_SECRET_KEY is unset: set it, the same on every host, to serve from "
+                "a shared database (a generated key is for SQLite development only)"
+            )
 
 
 def public_origin(url: str) -> str:

@@ -32,7 +32,7 @@ def test_the_environment_sets_everything(tmp_path):
     settings = Settings.from_env({
         "INSTANCE_PATH": str(tmp_path),
         "DATABASE_URL": "postgresql+psycopg://db/stores",
-        "JWT_SECRET_KEY": "from-the-environment",
+        "JWT_SECRET_KEY": "from-the-environment-" + "k" * 32,
         "ACCESS_TOKEN_SECONDS": "60",
         "REFRESH_TOKEN_SECONDS": "3600",
         "LOG_LEVEL": "debug",
@@ -43,7 +43,7 @@ def test_the_environment_sets_everything(tmp_path):
         "HANDLER_THREADS": "8",
     })
     assert settings.database_url == "postgresql+psycopg://db/stores"
-    assert settings.jwt_secret_key == "from-the-environment"
+    assert settings.jwt_secret_key == "from-the-environment-" + "k" * 32
     assert settings.access_token_lifetime == timedelta(seconds=60)
     assert settings.refresh_token_lifetime == timedelta(hours=1)
     assert settings.log_level == "DEBUG"
@@ -58,3 +58,18 @@ def test_the_environment_sets_everything(tmp_path):
 def test_a_worker_needs_at_least_one_handler_thread(tmp_path, threads):
     with pytest.raises(ValueError, match="HANDLER_THREADS must be at least 1"):
         Settings.from_env({"INSTANCE_PATH": str(tmp_path), "HANDLER_THREADS": threads})
+
+
+def test_a_short_secret_key_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        Settings.from_env({"INSTANCE_PATH": str(tmp_path), "JWT_SECRET_KEY": "k" * 31})
+
+
+def test_a_generated_key_serves_sqlite_but_not_a_shared_database(tmp_path):
+    Settings.from_env({"INSTANCE_PATH": str(tmp_path)}).check_secret_for_serving()
+    shared = Settings.from_env({"INSTANCE_PATH": str(tmp_path),
+                                "DATABASE_URL": "postgresql+psycopg://db/stores"})
+    with pytest.raises(ValueError, match="JWT_SECRET_KEY is unset"):
+        shared.check_secret_for_serving()
+    Settings.from_env({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "postgresql+psycopg://db/s",
+                       "JWT_SECRET_KEY": "k" * 32}).check_secret_for_serving()

@@ -27,3 +27,18 @@ def test_serve_upgrades_a_fresh_database_and_answers(tmp_path, new_database):
     ]
     # Connexion's warnings go through the configured logging, formatted.
     assert "WARNING api.errors: 401" in server.log()
+
+
+def test_serve_refuses_a_shared_database_without_a_secret_key(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.live_server import server_env
+
+    env = server_env(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    del env["JWT_SECRET_KEY"]
+    result = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "1"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "JWT_SECRET_KEY is unset" in result.stderr
+    assert "Traceback" not in result.stderr
