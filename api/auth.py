@@ -1,5 +1,6 @@
 from sqlalchemy import func, select
 
+from api.accounts import new_user
 from api.errors import api_problem, unauthorized
 from api.persistence import commit_or_409, db, services
 from api.representations import location, user_json
@@ -8,8 +9,7 @@ from models import User
 
 
 def register(body):
-    password_hash = services().passwords.hash(body["password"])
-    user = User(username=body["username"], password_hash=password_hash)
+    user = new_user(services().passwords, body["username"], body["password"])
     db().add(user)
     commit_or_409("this username is taken")
     return user_json(user), 201, location("users", user.id)

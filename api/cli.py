@@ -113,6 +113,7 @@ def db_current(args) -> None:
 
 
 def create_admin(args) -> int:
+    from api.accounts import new_user
     from api.passwords import PasswordHasher
     from models import Database, User
 
@@ -139,8 +140,8 @@ def create_admin(args) -> int:
         if taken is not None:
             print(f"error: the username {args.username!r} is taken", file=sys.stderr)
             return 1
-        password_hash = PasswordHasher.from_settings(settings).hash(password)
-        user = User(username=args.username, password_hash=password_hash, is_admin=True)
+        user = new_user(PasswordHasher.from_settings(settings), args.username, password,
+                        is_admin=True)
         session.add(user)
         session.commit()
         print(f"created admin {user.username!r} with id {user.id}")
