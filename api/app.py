@@ -23,8 +23,8 @@ from api.response_headers import ResponseHeaders
 from api.security import security_map
 from api.services import Services, ServicesMiddleware
 from api.validation import validator_map
+from openapi import SPEC_PATH
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "swagger.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 

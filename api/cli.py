@@ -153,7 +153,7 @@ def credential_problems(username: str, password: str) -> str | None:
     """Check the credentials against the spec's own Credentials schema."""
     from jsonschema import Draft4Validator
 
-    from api.app import SPEC_PATH
+    from openapi import SPEC_PATH
 
     spec = yaml.safe_load(SPEC_PATH.read_text())
     schemas = spec["components"]["schemas"]
@@ -175,7 +175,7 @@ def openapi_check(args) -> int:
     from openapi_spec_validator import validate
     from openapi_spec_validator.readers import read_from_filename
 
-    from api.app import SPEC_PATH
+    from openapi import SPEC_PATH
 
     spec, _ = read_from_filename(str(SPEC_PATH))
     validate(spec)

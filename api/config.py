@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from api.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+# Relative to the working directory: never inside an installed package.
+DEFAULT_INSTANCE_PATH = Path("instance")
 SECRET_KEY_FILE = "jwt-secret.key"
 # Threads per worker process for handlers and database work: enough to overlap
 # the database's round trips, few enough not to fight over the GIL. Measured in
@@ -47,7 +47,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ=None, **overrides) -> "Settings":
         env = os.environ if environ is None else environ
-        instance = Path(env.get("INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
+        instance = Path(env.get("INSTANCE_PATH") or DEFAULT_INSTANCE_PATH).absolute()
         values = dict(
             database_url=env.get("DATABASE_URL")
             or f"sqlite:///{instance / 'stores.db'}",

@@ -1,16 +1,16 @@
 """Alembic, driven from Python: the command line and the tests use these."""
 
-from pathlib import Path
+from importlib import resources
 
 from alembic import command
 from alembic.config import Config
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    # The migrations are a package: found where it is installed, not beside a
+    # checkout. alembic.ini stays for developers' `alembic revision`.
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("migrations")))
     # ConfigParser interpolation: a literal % in a password must be doubled.
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config

@@ -62,7 +62,7 @@ def live_server(tmp_path: Path, database_url: str | None = None, workers: int = 
         )
         server = LiveServer(f"http://127.0.0.1:{port}", log_path, process)
         try:
-            _wait_until_healthy(server)
+            wait_until_healthy(server)
             yield server
         finally:
             stop(server)
@@ -79,7 +79,7 @@ def stop(server: LiveServer) -> int:
         return server.process.wait()
 
 
-def _wait_until_healthy(server: LiveServer) -> None:
+def wait_until_healthy(server: LiveServer) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

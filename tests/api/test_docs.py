@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from api import migrate
-from api.app import SPEC_PATH, create_app
+from api.app import create_app
+from openapi import SPEC_PATH
 from tests.conftest import API
 
 

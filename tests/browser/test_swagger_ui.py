@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from api.app import SPEC_PATH
+from openapi import SPEC_PATH
 from tests.http import call
 from tests.live_server import live_server
 
