@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check-spec client bench clean
+.PHONY: run test test-fast lint check-spec client bench lock clean
 
-$(BIN)/stores-api: pyproject.toml
+# Exactly what CI tested: every dependency pinned, with its hashes, in
+# requirements.lock; then the project itself, without dependencies.
+$(BIN)/stores-api: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 run: $(BIN)/stores-api
@@ -25,8 +27,20 @@ lint: $(BIN)/stores-api
 # The suite on SQLite, then again on PostgreSQL when one is reachable (or
 # installed and startable); without PostgreSQL it says that suite did not run.
 test: $(BIN)/stores-api check-spec
-	$(BIN)/pytest
+	$(BIN)/pytest --cov
 	$(BIN)/python -m tests.postgres_suite
+
+# The inner loop: no real servers, no browser, no coverage (about 30 s).
+test-fast: $(BIN)/stores-api
+	$(BIN)/pytest -m "not live and not browser"
+
+# After changing dependencies in pyproject.toml: pin them again, with hashes.
+lock:
+	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet pip-tools
+	.lock-venv/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--extra test --extra bench --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock pyproject.toml
+	rm -rf .lock-venv
 
 # Throughput and latency against a Flask and a bare ASGI reference (needs wrk).
 bench: $(BIN)/stores-api

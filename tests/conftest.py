@@ -22,10 +22,26 @@ TEST_HASHER = PasswordHasher(1, 8192)
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ON_POSTGRES = bool(TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgresql"))
 
-needs_postgres = pytest.mark.skipif(
-    not ON_POSTGRES,
-    reason="needs PostgreSQL: `make test` runs it through `python -m tests.postgres_suite`",
-)
+# Tests that only mean something on PostgreSQL; skipped on SQLite (see below).
+needs_postgres = pytest.mark.postgres
+# The slow groups, by where they live: `make test-fast` leaves them out.
+SLOW_GROUPS = {
+    "live": ("tests/production/", "tests/contract/", "tests/test_serve.py", "tests/test_wheel.py"),
+    "browser": ("tests/browser/",),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix()
+        for marker, places in SLOW_GROUPS.items():
+            if where.startswith(places):
+                item.add_marker(marker)
+        if item.get_closest_marker("postgres") and not ON_POSTGRES:
+            item.add_marker(pytest.mark.skip(
+                reason="needs PostgreSQL: `make test` runs it through "
+                       "`python -m tests.postgres_suite`"))
 
 
 @pytest.fixture(scope="session")
