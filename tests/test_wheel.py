@@ -15,8 +15,6 @@ from tests.live_server import LiveServer, free_port, stop, wait_until_healthy
 PROJECT = Path(__file__).resolve().parents[1]
 INSTALL_SECONDS = 600
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
