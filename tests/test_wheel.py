@@ -45,6 +45,10 @@ def test_the_installed_wheel_migrates_checks_makes_an_admin_and_serves(installed
                             "print(api.__file__, openapi.SPEC_PATH, migrations.__file__)"],
                            cwd=folder, capture_output=True, text=True, check=True)
     assert str(PROJECT) not in where.stdout  # the installed copy, not the checkout
+    # The service runs without the benchmark's Flask reference or the test tools.
+    for extra in ("flask", "pytest", "schemathesis"):
+        absent = subprocess.run([python, "-c", f"import {extra}"], cwd=folder, capture_output=True)
+        assert absent.returncode != 0, f"{extra} is installed with the service"
 
     upgraded = run(installed, folder, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr

@@ -1,0 +1,68 @@
+"""What our overrides of Connexion rely on, checked so that an upgrade that
+changes it fails here, loudly, instead of quietly skipping a check.
+
+api/validation.py and api/security.py subclass Connexion's validators and
+security handlers and replace some of their private methods; pyproject.toml
+pins Connexion to the minor version they were written against.
+"""
+
+import inspect
+
+import connexion
+from connexion.security import AbstractSecurityHandler
+from connexion.validators import (
+    VALIDATOR_MAP,
+    AbstractRequestBodyValidator,
+    FormDataValidator,
+    JSONRequestBodyValidator,
+    ParameterValidator,
+)
+from connexion.validators.json import JSONResponseBodyValidator
+
+from api.validation import FormBodyValidator, JSONBodyValidator, StrictParameterValidator
+
+
+def parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def test_connexion_is_the_minor_version_the_overrides_were_written_for():
+    from importlib.metadata import version
+
+    assert version("connexion").startswith("3.3."), connexion.__file__
+
+
+def test_body_validators_still_read_and_replay_the_body_the_same_way():
+    # Replaced: wrap_receive (it ignored chunked bodies, connexion issue 2020).
+    assert parameters(AbstractRequestBodyValidator.wrap_receive) == ["self", "receive", "scope"]
+    # Used: _insert_messages replays what we read; _parse and _validate are the
+    # steps we fill in.
+    assert parameters(AbstractRequestBodyValidator._insert_messages) == ["receive", "messages"]
+    assert parameters(JSONRequestBodyValidator._parse) == ["self", "stream", "scope"]
+    assert parameters(FormDataValidator._parse) == ["self", "stream", "scope"]
+    assert parameters(FormDataValidator._validate_params_strictly) == ["self", "data"]
+    for ours in (JSONBodyValidator, FormBodyValidator):
+        assert ours.wrap_receive is not AbstractRequestBodyValidator.wrap_receive
+
+
+def test_the_validator_map_has_the_keys_we_replace():
+    assert {"parameter", "body", "response"} <= set(VALIDATOR_MAP)
+    assert "*/*json" in VALIDATOR_MAP["body"] and "*/*json" in VALIDATOR_MAP["response"]
+    assert "application/x-www-form-urlencoded" in VALIDATOR_MAP["body"]
+    assert "validator" in vars(JSONResponseBodyValidator)
+
+
+def test_parameter_validation_still_goes_through_the_methods_we_override():
+    assert parameters(ParameterValidator.validate_request) == ["self", "request"]
+    assert parameters(ParameterValidator.validate_query_parameter_list) == [
+        "self", "request", "security_params"]
+    assert parameters(ParameterValidator.validate_parameter) == [
+        "parameter_type", "value", "param", "param_name"]
+    assert StrictParameterValidator.validate_request is not ParameterValidator.validate_request
+
+
+def test_security_handlers_still_ask_accepts_kwarg():
+    # api/security.py caches it: Connexion inspects a signature per request.
+    assert parameters(AbstractSecurityHandler._accepts_kwarg) == ["func", "keyword"]
+    source = inspect.getsource(AbstractSecurityHandler)
+    assert "self._accepts_kwarg(" in source
