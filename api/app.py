@@ -21,7 +21,7 @@ from api.request_guard import RequestGuard
 from api.resolver import JSONResolver
 from api.response_headers import ResponseHeaders
 from api.security import security_map
-from api.services import Services, ServicesMiddleware
+from api.services import Services
 from api.validation import validator_map
 from openapi import SPEC_PATH
 
@@ -34,20 +34,21 @@ class StoresApp(AsyncApp):
     the middleware. `services` is what the app holds for its lifetime."""
 
     def __init__(self, services: Services, **kwargs):
-        super().__init__(
-            __name__, lifespan=handler_threads(services.settings.handler_threads), **kwargs
-        )
+        super().__init__(__name__, lifespan=serving(services), **kwargs)
         self.services = services
 
 
-def handler_threads(count: int):
-    """A lifespan that sizes the worker's thread pool: handlers, token lookups
-    and error handlers all run in anyio's default pool (40 threads unless told)."""
+def serving(services: Services):
+    """The app's lifespan: it sizes the worker's thread pool (handlers, token
+    lookups and error handlers all run in anyio's default pool, 40 threads
+    unless told) and yields the services, which Starlette then puts on every
+    request's `scope["state"]` (api.request_context)."""
 
     @asynccontextmanager
     async def lifespan(_app):
-        to_thread.current_default_thread_limiter().total_tokens = count
-        yield
+        to_thread.current_default_thread_limiter().total_tokens = (
+            services.settings.handler_threads)
+        yield {"services": services}
 
     return lifespan
 
@@ -71,9 +72,6 @@ def create_app(settings: Settings | None = None) -> StoresApp:
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_config={"persistAuthorization": True, "tryItOutEnabled": True}
         ),
-    )
-    app.add_middleware(
-        ServicesMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )
     app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(ResponseHeaders, MiddlewarePosition.BEFORE_EXCEPTION,

@@ -2,8 +2,9 @@ from sqlalchemy import func, select
 
 from api.accounts import new_user
 from api.errors import api_problem, unauthorized
-from api.persistence import commit_or_409, db, services
+from api.persistence import commit_or_409
 from api.representations import location, user_json
+from api.request_context import db, services
 from api.tokens import REFRESH, InvalidToken, revoke_chain, revoke_token
 from models import User
 

@@ -4,7 +4,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from api.errors import database_unavailable
-from api.persistence import db
+from api.request_context import db
 
 
 def get_health():

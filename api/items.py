@@ -9,13 +9,13 @@ from api.filters import name_contains
 from api.pagination import paginate
 from api.persistence import (
     commit_or_409,
-    db,
     get_or_404,
     insert_ignoring_duplicates,
     missing_reference,
     require,
 )
 from api.representations import item_json, location
+from api.request_context import db
 from models import Item, Store, Tag, item_tags
 
 ITEM_NAME_TAKEN = "an item with this name already exists in the store"

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from connexion import request
 
 from api.errors import api_problem
-from api.persistence import db, services
+from api.request_context import db, services
 
 PAGING_ARGS = ("cursor", "limit")
 

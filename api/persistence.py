@@ -1,52 +1,10 @@
-"""The request's database session and the moves every handler shares."""
+"""The moves every handler shares: get-or-404, existence checks, commit-or-409."""
 
-from collections.abc import Callable
-from contextvars import ContextVar
-
-from connexion.context import scope
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from api.errors import conflict, not_found, unprocessable
-
-# The session of the handler call running in this context: opened on first use,
-# closed by `with_session` when the handler returns.
-_session: ContextVar[Session | None] = ContextVar("db_session", default=None)
-
-
-def services():
-    """The application's services, put on every request by ServicesMiddleware."""
-    return scope["state"]["services"]
-
-
-def db() -> Session:
-    """The session of this request, closed when its handler returns."""
-    session = _session.get()
-    if session is None:
-        session = services().database.session()
-        _session.set(session)
-    return session
-
-
-def with_session(handler: Callable) -> Callable:
-    """`handler`, closing the session it opened (if any) however it ends.
-
-    Connexion runs a synchronous handler in a worker thread, in a copy of the
-    request's context: the session lives and dies in that one thread.
-    """
-
-    def call(*args, **kwargs):
-        reset = _session.set(None)
-        try:
-            return handler(*args, **kwargs)
-        finally:
-            session = _session.get()
-            _session.reset(reset)
-            if session is not None:
-                session.close()
-
-    return call
+from api.request_context import db
 
 
 def get_or_404(model, id_: int, what: str, *options, lock: bool = False):

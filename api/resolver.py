@@ -14,7 +14,7 @@ import functools
 from connexion.resolver import Resolver
 from starlette.responses import Response
 
-from api.persistence import with_session
+from api.request_context import with_session
 
 JSON = "application/json"
 

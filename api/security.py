@@ -19,12 +19,13 @@ from connexion.security import (
     OAuthSecurityHandler,
 )
 
+from api.request_context import services_of
 from api.tokens import ACCESS, REFRESH, InvalidToken, live_token_user
 
 
 async def access_token_info(token: str, request) -> dict:
     """Token info for the `accessToken` scheme: a live, unrevoked access token."""
-    services = request.scope["state"]["services"]
+    services = services_of(request.scope)
     claims = _decode(services, token, ACCESS)
     is_admin = await to_thread.run_sync(_live_token_user, services, claims, True)
     request.scope["state"]["user_id"] = int(claims["sub"])  # for the access log
@@ -40,7 +41,7 @@ async def refresh_token_info(token: str, request) -> dict:
     Whether this very token was already rotated is decided by the refresh
     operation itself, which must claim it atomically.
     """
-    services = request.scope["state"]["services"]
+    services = services_of(request.scope)
     claims = _decode(services, token, REFRESH)
     await to_thread.run_sync(_live_token_user, services, claims, False)
     request.scope["state"]["user_id"] = int(claims["sub"])

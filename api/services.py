@@ -34,17 +34,3 @@ class Services:
                 b"stores-api cursor\0" + settings.jwt_secret_key.encode()
             ).digest(),
         )
-
-
-class ServicesMiddleware:
-    """Puts the services on every request's scope, where the security layer and
-    the handlers find them."""
-
-    def __init__(self, app, services: Services):
-        self.app = app
-        self.services = services
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] in ("http", "websocket"):
-            scope.setdefault("state", {})["services"] = self.services
-        await self.app(scope, receive, send)

@@ -4,8 +4,9 @@ from api.caching import check_if_match, conditional_get
 from api.errors import conflict
 from api.items import WITH_TAGS
 from api.pagination import paginate
-from api.persistence import commit_or_409, db, get_or_404, require
+from api.persistence import commit_or_409, get_or_404, require
 from api.representations import item_json, tag_json
+from api.request_context import db
 from models import Item, Tag, item_tags
 
 

@@ -3,8 +3,9 @@ from sqlalchemy import select
 from api.caching import check_if_match, conditional_get
 from api.errors import conflict, forbidden
 from api.pagination import paginate
-from api.persistence import db, get_or_404
+from api.persistence import get_or_404
 from api.representations import user_json
+from api.request_context import db
 from models import User
 
 

@@ -115,7 +115,8 @@ def clean_database(services):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    with app.test_client() as client:  # runs the app's lifespan, as a server does
+        yield client
 
 
 @pytest.fixture

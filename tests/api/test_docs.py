@@ -89,7 +89,8 @@ def fresh_client(new_database, settings):
     """An app on a database of its own, fresh as a newcomer's: ids start at 1."""
     url = new_database("examples")
     migrate.upgrade(url)
-    return create_app(dataclasses.replace(settings, database_url=url)).test_client()
+    with create_app(dataclasses.replace(settings, database_url=url)).test_client() as client:
+        yield client
 
 
 def test_request_examples_succeed_as_they_stand(fresh_client):

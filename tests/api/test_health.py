@@ -26,14 +26,15 @@ def app_without_database(tmp_path_factory):
 
 
 def test_health_is_503_when_the_database_is_unreachable(app_without_database):
-    response = app_without_database.test_client().get(f"{API}/health")
+    with app_without_database.test_client() as client:
+        response = client.get(f"{API}/health")
     body = assert_problem(response, 503, "database")
     assert body["database"] == "unavailable"
 
 
 def test_any_request_is_503_when_the_database_is_unreachable(app_without_database):
-    client = app_without_database.test_client()
-    response = client.post(
-        f"{API}/auth/login", json={"username": "alice", "password": "long-enough-pw"}
-    )
+    with app_without_database.test_client() as client:
+        response = client.post(
+            f"{API}/auth/login", json={"username": "alice", "password": "long-enough-pw"}
+        )
     assert_problem(response, 503)

@@ -265,13 +265,13 @@ def test_public_url_makes_the_links(settings):
     from tests.conftest import create, login, make_user
 
     app = create_app(replace(settings, public_url="https://shop.example"))
-    client = app.test_client()
     with app.services.database.session() as db:
         make_user(db, "alice")
-    auth = bearer(login(client, "alice")["access_token"])
-    for n in range(2):
-        create(client, auth, "/stores", {"name": f"shop {n}"})
-    response = client.get(f"{API}/stores?limit=1", headers={**auth, "Host": "evil.example"})
+    with app.test_client() as client:
+        auth = bearer(login(client, "alice")["access_token"])
+        for n in range(2):
+            create(client, auth, "/stores", {"name": f"shop {n}"})
+        response = client.get(f"{API}/stores?limit=1", headers={**auth, "Host": "evil.example"})
     assert response.headers["link"].startswith("<https://shop.example/api/v1/stores?")
 
 

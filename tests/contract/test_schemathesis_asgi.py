@@ -40,7 +40,8 @@ def contract_app(tmp_path_factory, new_database):
 @pytest.fixture(scope="module")
 def contract_schema(contract_app):
     schema = schemathesis.openapi.from_asgi(f"{API}/openapi.json", contract_app)
-    client = contract_app.test_client()
+    # Entered for the module: its lifespan puts the services on every request.
+    client = contract_app.test_client().__enter__()
 
     @schema.auth(refresh_interval=600).apply_to(path_regex="^(?!/auth/refresh)")
     class AdminAccessToken:
@@ -58,7 +59,8 @@ def contract_schema(contract_app):
         def set(self, case, data, ctx):
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
-    return schema
+    yield schema
+    client.__exit__(None, None, None)
 
 
 schema = schemathesis.pytest.from_fixture("contract_schema")

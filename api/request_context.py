@@ -1,0 +1,58 @@
+"""What a request reaches: the application's services and its database session.
+
+The services come from the app's lifespan (api.app), which Starlette copies
+into every request's `scope["state"]`; handlers and the token checks both read
+them from there.
+"""
+
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from connexion.context import scope
+from sqlalchemy.orm import Session
+
+from api.services import Services
+
+# The session of the handler call running in this context: opened on first use,
+# closed by `with_session` when the handler returns.
+_session: ContextVar[Session | None] = ContextVar("db_session", default=None)
+
+
+def services_of(request_scope) -> Services:
+    """The services on a request's scope: what the security layer, which runs
+    before Connexion's context exists, uses."""
+    return request_scope["state"]["services"]
+
+
+def services() -> Services:
+    """The application's services, inside a handler."""
+    return services_of(scope)
+
+
+def db() -> Session:
+    """The session of this request, closed when its handler returns."""
+    session = _session.get()
+    if session is None:
+        session = services().database.session()
+        _session.set(session)
+    return session
+
+
+def with_session(handler: Callable) -> Callable:
+    """`handler`, closing the session it opened (if any) however it ends.
+
+    Connexion runs a synchronous handler in a worker thread, in a copy of the
+    request's context: the session lives and dies in that one thread.
+    """
+
+    def call(*args, **kwargs):
+        reset = _session.set(None)
+        try:
+            return handler(*args, **kwargs)
+        finally:
+            session = _session.get()
+            _session.reset(reset)
+            if session is not None:
+                session.close()
+
+    return call
