@@ -16,14 +16,13 @@ from starlette.responses import Response
 from api.config import Settings
 from api.errors import register_error_handlers
 from api.logs import AccessLogMiddleware, configure_logging
-from api.representations import BASE_PATH
 from api.request_guard import RequestGuard
-from api.resolver import JSONResolver
+from api.resolver import SessionJSONResolver
 from api.response_headers import ResponseHeaders
 from api.security import security_map
 from api.services import Services
 from api.validation import validator_map
-from openapi import SPEC_PATH
+from openapi import BASE_PATH, SPEC_PATH
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -62,7 +61,7 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     app = StoresApp(services, specification_dir=SPEC_PATH.parent)
     app.add_api(
         SPEC_PATH.name,
-        resolver=JSONResolver(),
+        resolver=SessionJSONResolver(),
         # Compact JSON, without the spaces json.dumps puts after separators.
         jsonifier=Jsonifier(json, separators=(",", ":")),
         strict_validation=True,

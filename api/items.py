@@ -1,9 +1,8 @@
 from decimal import Decimal
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import selectinload
 
-from api.caching import check_if_match, conditional_get, with_etag
+from api.conditional import check_if_match, conditional_get, with_etag
 from api.errors import not_found, unprocessable
 from api.filters import name_contains
 from api.pagination import paginate
@@ -16,11 +15,9 @@ from api.persistence import (
 )
 from api.representations import item_json, location
 from api.request_context import db
-from models import Item, Store, Tag, item_tags
+from models import WITH_TAGS, Item, Store, Tag, item_tags
 
 ITEM_NAME_TAKEN = "an item with this name already exists in the store"
-# An item shows its tags' ids and names only: no need for their item counts.
-WITH_TAGS = selectinload(Item.tags).load_only(Tag.id, Tag.name)
 
 
 def _money(value) -> Decimal:

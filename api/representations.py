@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-BASE_PATH = "/api/v1"
+from openapi import BASE_PATH
 
 
 def timestamp(value: datetime) -> str:

@@ -19,7 +19,9 @@ from api.request_context import with_session
 JSON = "application/json"
 
 
-class JSONResolver(Resolver):
+class SessionJSONResolver(Resolver):
+    """Each handler, wrapped: its own database session, and its body marked JSON."""
+
     def resolve_function_from_operation_id(self, operation_id):
         handler = super().resolve_function_from_operation_id(operation_id)
         handler_with_session = with_session(handler)

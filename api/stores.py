@@ -1,13 +1,12 @@
 from sqlalchemy import select
 
-from api.caching import check_if_match, conditional_get, with_etag
+from api.conditional import check_if_match, conditional_get, with_etag
 from api.filters import name_contains
-from api.items import WITH_TAGS
 from api.pagination import paginate
 from api.persistence import commit_or_409, get_or_404, require
 from api.representations import item_json, location, store_json, tag_json
 from api.request_context import db
-from models import Item, Store, Tag
+from models import WITH_TAGS, Item, Store, Tag
 
 STORE_NAME_TAKEN = "a store with this name already exists"
 

@@ -1,13 +1,12 @@
 from sqlalchemy import select
 
-from api.caching import check_if_match, conditional_get
+from api.conditional import check_if_match, conditional_get
 from api.errors import conflict
-from api.items import WITH_TAGS
 from api.pagination import paginate
 from api.persistence import commit_or_409, get_or_404, require
 from api.representations import item_json, tag_json
 from api.request_context import db
-from models import Item, Tag, item_tags
+from models import WITH_TAGS, Item, Tag, item_tags
 
 
 def get_tag(tag_id):

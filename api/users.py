@@ -1,6 +1,6 @@
 from sqlalchemy import select
 
-from api.caching import check_if_match, conditional_get
+from api.conditional import check_if_match, conditional_get
 from api.errors import conflict, forbidden
 from api.pagination import paginate
 from api.persistence import get_or_404

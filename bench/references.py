@@ -13,9 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from api.items import WITH_TAGS
 from api.representations import item_json, store_json
-from models import Database, Item, Store, item_tags
+from models import WITH_TAGS, Database, Item, Store, item_tags
 
 PAGE = 20
 

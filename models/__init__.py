@@ -1,7 +1,7 @@
 """The data: SQLAlchemy 2 declarative models. Alembic migrations own the schema."""
 
 from models.base import Base
-from models.item import Item, item_tags
+from models.item import WITH_TAGS, Item, item_tags
 from models.session import Database
 from models.store import Store
 from models.tag import Tag
@@ -9,6 +9,7 @@ from models.token import RevokedToken
 from models.user import User
 
 __all__ = [
+    "WITH_TAGS",
     "Base",
     "Database",
     "Item",

@@ -1,11 +1,10 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
 from models.names import NormalisedName
-from models.store import Store
 
 
 class Tag(NormalisedName, Base):
@@ -23,4 +22,3 @@ class Tag(NormalisedName, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # item_count: column properties, defined in models/item.py.
 
-    store: Mapped[Store] = relationship(lazy="raise")

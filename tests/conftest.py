@@ -13,8 +13,9 @@ from api.app import create_app
 from api.config import Settings
 from api.passwords import PasswordHasher
 from models import Base, User
+from openapi import BASE_PATH
 
-API = "/api/v1"
+API = BASE_PATH
 PASSWORD = "correct-horse-battery"
 # The in-process suite hashes cheaply; live servers keep the default cost.
 TEST_HASH_COST = {"password_hash_time_cost": 1, "password_hash_memory_kib": 8192}
