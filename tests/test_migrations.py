@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, insert, inspect
+from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from api import migrate
@@ -66,16 +66,17 @@ def test_copying_tables_for_autoincrement_keeps_every_row_and_link(empty_databas
     migrate.upgrade(empty_database_url, "0003")
     engine = create_engine(empty_database_url)
     now = datetime.now(UTC)
+    rows = [
+        "INSERT INTO stores (id, name, name_folded, created_at, updated_at) "
+        "VALUES (1, 'S', 's', :t, :t)",
+        "INSERT INTO items (id, name, name_folded, price, store_id, created_at, updated_at) "
+        "VALUES (7, 'I', 'i', 1, 1, :t, :t)",
+        "INSERT INTO tags (id, name, store_id, created_at) VALUES (3, 'T', 1, :t)",
+        "INSERT INTO item_tags (item_id, tag_id) VALUES (7, 3)",
+    ]
     with engine.begin() as connection:
-        connection.exec_driver_sql(
-            "INSERT INTO stores (id, name, name_folded, created_at, updated_at) "
-            "VALUES (1, 'S', 's', :t, :t)", {"t": now})
-        connection.exec_driver_sql(
-            "INSERT INTO items (id, name, name_folded, price, store_id, created_at, updated_at) "
-            "VALUES (7, 'I', 'i', 1, 1, :t, :t)", {"t": now})
-        connection.exec_driver_sql(
-            "INSERT INTO tags (id, name, store_id, created_at) VALUES (3, 'T', 1, :t)", {"t": now})
-        connection.exec_driver_sql("INSERT INTO item_tags (item_id, tag_id) VALUES (7, 3)")
+        for row in rows:
+            connection.execute(text(row), {"t": now})
     migrate.upgrade(empty_database_url)
     with engine.connect() as connection:
         counts = [connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
