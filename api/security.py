@@ -65,8 +65,9 @@ def _live_token_user(services, claims: dict, check_jti: bool) -> bool:
 
 class _SignatureOnce:
     """Connexion inspects the token info function's signature on every request
-    to decide which arguments to pass; the answer never changes, so it is kept.
-    A private method of Connexion's: tests/test_connexion_seams.py watches it."""
+    to decide which arguments to pass; the answer never changes, so it is kept
+    (part of the per-request cost connexion issues 2045 and 2077 report). A
+    private method of Connexion's: tests/test_connexion_seams.py watches it."""
 
     _accepts_kwarg = staticmethod(functools.cache(AbstractSecurityHandler._accepts_kwarg))
 
