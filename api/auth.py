@@ -32,7 +32,7 @@ def login(body):
     return services().tokens.issue_pair(user, fresh=True)
 
 
-def refresh(token_info):
+def refresh_tokens(token_info):
     """Rotate: use the refresh token up, and issue a pair in the same chain."""
     claims = token_info["claims"]
     session = db()

@@ -4,11 +4,14 @@ import argparse
 import getpass
 import importlib
 import inspect
+import re
 import sys
 
 import yaml
 
 from api.config import Settings
+
+PUBLIC_OPERATION_ID = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 
 
 def main(argv=None) -> int:
@@ -179,7 +182,7 @@ def openapi_check(args) -> int:
 
     spec, _ = read_from_filename(str(SPEC_PATH))
     validate(spec)
-    failures = unresolved_operations(spec) + unused_handlers(spec)
+    failures = badly_named_operations(spec) + unresolved_operations(spec) + unused_handlers(spec)
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     if failures:
@@ -188,32 +191,54 @@ def openapi_check(args) -> int:
     return 0
 
 
-def operation_ids(spec: dict) -> list[str]:
+def operations(spec: dict) -> list[dict]:
     return [
-        operation["operationId"]
+        operation
         for item in spec["paths"].values()
-        for method, operation in item.items()
+        for operation in item.values()
         if isinstance(operation, dict) and "operationId" in operation
     ]
 
 
+def operation_ids(spec: dict) -> list[str]:
+    return [operation["operationId"] for operation in operations(spec)]
+
+
+def handler_names(spec: dict) -> list[str]:
+    from api.resolver import handler_name
+
+    return [handler_name(op.get("x-openapi-router-controller", ""), op["operationId"])
+            for op in operations(spec)]
+
+
+def badly_named_operations(spec: dict) -> list[str]:
+    """operationIds are public, stable camelCase names, each used once."""
+    ids = operation_ids(spec)
+    failures = [f"operationId {id_} is not camelCase" for id_ in ids
+                if not PUBLIC_OPERATION_ID.match(id_)]
+    failures += [f"operationId {id_} is used twice" for id_ in sorted(set(ids))
+                 if ids.count(id_) > 1]
+    return failures
+
+
 def unresolved_operations(spec: dict) -> list[str]:
     failures = []
-    for operation_id in operation_ids(spec):
-        module_name, _, function_name = operation_id.rpartition(".")
+    for operation_id, handler in zip(operation_ids(spec), handler_names(spec), strict=True):
+        module_name, _, function_name = handler.rpartition(".")
         try:
             function = getattr(importlib.import_module(module_name), function_name)
-        except (ImportError, AttributeError):
-            failures.append(f"operationId {operation_id} does not resolve to a function")
+        except (ImportError, AttributeError, ValueError):
+            failures.append(f"operationId {operation_id} does not resolve to a function "
+                            f"({handler})")
             continue
         if not callable(function):
-            failures.append(f"operationId {operation_id} is not callable")
+            failures.append(f"operationId {operation_id} is not callable ({handler})")
     return failures
 
 
 def unused_handlers(spec: dict) -> list[str]:
     """Public functions of handler modules that no operation uses."""
-    used = set(operation_ids(spec))
+    used = set(handler_names(spec))
     failures = []
     for module_name in sorted({op.rpartition(".")[0] for op in used}):
         module = importlib.import_module(module_name)

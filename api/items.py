@@ -63,7 +63,7 @@ def get_item(item_id):
     return conditional_get(item_json(get_or_404(Item, item_id, "item", WITH_TAGS)))
 
 
-def update_item(item_id, body):
+def replace_item(item_id, body):
     item = get_or_404(Item, item_id, "item", WITH_TAGS, lock=True)
     check_if_match(item_json(item), "item")
     item.name = body["name"]

@@ -1,5 +1,10 @@
 """Resolve operationIds to handlers, and say what their bodies are.
 
+operationIds are public names, camelCase (`createItem`), and say nothing of
+our modules: each operation names its module in `x-openapi-router-controller`
+(`api.items`), and the function is the operationId in snake_case
+(`api.items.create_item`).
+
 Connexion cannot infer the content type of a handler's result when an operation
 documents more than one (application/json for success, application/problem+json
 for errors): connexion issue 1956. Where it can, a bodiless 204 or 304 gets the
@@ -10,6 +15,7 @@ database session, closed when the handler returns.
 """
 
 import functools
+import re
 
 from connexion.resolver import Resolver
 from starlette.responses import Response
@@ -17,10 +23,19 @@ from starlette.responses import Response
 from api.request_context import with_session
 
 JSON = "application/json"
+CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def handler_name(controller: str, operation_id: str) -> str:
+    """`api.items` and `createItem` -> `api.items.create_item`."""
+    return f"{controller}.{CAMEL_HUMP.sub('_', operation_id).lower()}"
 
 
 class SessionJSONResolver(Resolver):
     """Each handler, wrapped: its own database session, and its body marked JSON."""
+
+    def resolve_operation_id(self, operation):
+        return handler_name(operation.router_controller, operation.operation_id)
 
     def resolve_function_from_operation_id(self, operation_id):
         handler = super().resolve_function_from_operation_id(operation_id)

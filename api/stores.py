@@ -29,7 +29,7 @@ def get_store(store_id):
     return conditional_get(store_json(get_or_404(Store, store_id, "store")))
 
 
-def update_store(store_id, body):
+def replace_store(store_id, body):
     store = get_or_404(Store, store_id, "store", lock=True)
     check_if_match(store_json(store), "store")
     store.name = body["name"]

@@ -101,9 +101,21 @@ def test_openapi_check_finds_a_handler_the_spec_does_not_use(monkeypatch, capsys
 
 
 def test_openapi_check_finds_an_operation_without_a_handler():
-    spec = {"paths": {"/x": {"get": {"operationId": "api.stores.no_such_function"}}}}
+    spec = {"paths": {"/x": {"get": {"operationId": "noSuchFunction",
+                                     "x-openapi-router-controller": "api.stores"}}}}
     assert api.cli.unresolved_operations(spec) == [
-        "operationId api.stores.no_such_function does not resolve to a function"
+        "operationId noSuchFunction does not resolve to a function "
+        "(api.stores.no_such_function)"
+    ]
+
+
+def test_openapi_check_wants_public_camel_case_operation_ids_used_once():
+    spec = {"paths": {"/x": {"get": {"operationId": "api.stores.list_stores"},
+                             "put": {"operationId": "listStores"},
+                             "post": {"operationId": "listStores"}}}}
+    assert api.cli.badly_named_operations(spec) == [
+        "operationId api.stores.list_stores is not camelCase",
+        "operationId listStores is used twice",
     ]
 
 

@@ -47,18 +47,18 @@ def server(tmp_path_factory, new_database):
 def test_a_generated_python_client_runs_the_whole_flow(stores_client, server):
     from stores_client import AuthenticatedClient, Client
     from stores_client.api.auth import (
-        api_auth_login,
-        api_auth_logout,
-        api_auth_refresh,
-        api_auth_register,
+        login,
+        logout,
+        refresh_tokens,
+        register,
     )
     from stores_client.api.items import (
-        api_items_create_item,
-        api_items_link_item_tag,
-        api_items_list_items,
+        create_item,
+        link_item_tag,
+        list_items,
     )
-    from stores_client.api.stores import api_stores_create_store, api_stores_create_store_tag
-    from stores_client.api.users import api_users_get_current_user
+    from stores_client.api.stores import create_store, create_store_tag
+    from stores_client.api.users import get_current_user
     from stores_client.models import (
         Credentials,
         ItemCreate,
@@ -72,46 +72,46 @@ def test_a_generated_python_client_runs_the_whole_flow(stores_client, server):
 
     anonymous = Client(base_url=server)
     credentials = Credentials(username="generated", password="generated-password")
-    registered = api_auth_register.sync_detailed(client=anonymous, body=credentials)
+    registered = register.sync_detailed(client=anonymous, body=credentials)
     assert registered.status_code == 201 and isinstance(registered.parsed, User)
 
-    pair = api_auth_login.sync(client=anonymous, body=credentials)
+    pair = login.sync(client=anonymous, body=credentials)
     assert isinstance(pair, TokenPair)
     client = AuthenticatedClient(base_url=server, token=pair.access_token)
 
-    store = api_stores_create_store.sync(client=client, body=StoreInput(name="Generated"))
+    store = create_store.sync(client=client, body=StoreInput(name="Generated"))
     items = [
-        api_items_create_item.sync(
+        create_item.sync(
             client=client, body=ItemCreate(name=f"Thing {n}", price=n + 0.25, store_id=store.id)
         )
         for n in range(5)
     ]
     assert [item.price for item in items] == [0.25, 1.25, 2.25, 3.25, 4.25]
-    tag = api_stores_create_store_tag.sync(client=client, store_id=store.id, body=TagInput(name="new"))
-    linked = api_items_link_item_tag.sync_detailed(client=client, item_id=items[0].id, tag_id=tag.id)
+    tag = create_store_tag.sync(client=client, store_id=store.id, body=TagInput(name="new"))
+    linked = link_item_tag.sync_detailed(client=client, item_id=items[0].id, tag_id=tag.id)
     assert linked.status_code == 204
 
     seen, cursor = [], None
     while True:
         kwargs = {"cursor": cursor} if cursor else {}
-        page = api_items_list_items.sync(client=client, store_id=store.id, limit=2, **kwargs)
+        page = list_items.sync(client=client, store_id=store.id, limit=2, **kwargs)
         seen += [item.id for item in page.data]
         if not page.next_cursor:
             break
         cursor = page.next_cursor
     assert seen == [item.id for item in items]
-    tagged = api_items_list_items.sync(client=client, tag_id=tag.id)
+    tagged = list_items.sync(client=client, tag_id=tag.id)
     assert [t.name for t in tagged.data[0].tags] == ["new"]
 
-    refreshed = api_auth_refresh.sync(client=AuthenticatedClient(base_url=server, token=pair.refresh_token))
+    refreshed = refresh_tokens.sync(client=AuthenticatedClient(base_url=server, token=pair.refresh_token))
     assert isinstance(refreshed, TokenPair)
     client = AuthenticatedClient(base_url=server, token=refreshed.access_token)
-    assert api_users_get_current_user.sync(client=client).username == "generated"
+    assert get_current_user.sync(client=client).username == "generated"
 
-    logout = api_auth_logout.sync_detailed(
+    logout = logout.sync_detailed(
         client=client, body=LogoutRequestType0(refresh_token=refreshed.refresh_token)
     )
     assert logout.status_code == 204
-    refused = api_users_get_current_user.sync_detailed(client=client)
+    refused = get_current_user.sync_detailed(client=client)
     assert refused.status_code == 401 and isinstance(refused.parsed, Problem)
     assert refused.headers["www-authenticate"] == "Bearer"

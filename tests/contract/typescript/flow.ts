@@ -2,7 +2,13 @@
 // turns openapi/swagger.yaml into types, openapi-fetch makes the calls, and the
 // compiler refuses any call the spec does not allow.
 import createClient from "openapi-fetch";
-import type { paths } from "./generated/schema.js";
+import type { operations, paths } from "./generated/schema.js";
+
+// Operations by their public names (operationId): a name the spec does not
+// have, or a body that does not fit it, does not compile.
+type CreateStore = operations["createStore"]["requestBody"]["content"]["application/json"];
+type CreateItem = operations["createItem"]["requestBody"]["content"]["application/json"];
+type ListItemsQuery = NonNullable<operations["listItems"]["parameters"]["query"]>;
 
 declare const process: { env: Record<string, string | undefined>; exit(code: number): never };
 
@@ -28,13 +34,15 @@ async function main(): Promise<void> {
   check(login.data, "login failed");
   let api = client(login.data.access_token);
 
-  const store = await api.POST("/stores", { body: { name: "TypeScript store" } });
+  const newStore: CreateStore = { name: "TypeScript store" };
+  const store = await api.POST("/stores", { body: newStore });
   check(store.data, "create store failed");
   const storeId = store.data.id;
 
   const itemIds: number[] = [];
   for (const n of [1, 2, 3]) {
-    const item = await api.POST("/items", { body: { name: `Thing ${n}`, price: n + 0.5, store_id: storeId } });
+    const newItem: CreateItem = { name: `Thing ${n}`, price: n + 0.5, store_id: storeId };
+    const item = await api.POST("/items", { body: newItem });
     check(item.data, "create item failed");
     check(item.data.price === n + 0.5, `price came back as ${item.data.price}`);
     itemIds.push(item.data.id);
@@ -53,9 +61,8 @@ async function main(): Promise<void> {
   const seen: number[] = [];
   let cursor: string | undefined;
   do {
-    const page = await api.GET("/items", {
-      params: { query: { store_id: storeId, limit: 2, ...(cursor ? { cursor } : {}) } },
-    });
+    const query: ListItemsQuery = { store_id: storeId, limit: 2, ...(cursor ? { cursor } : {}) };
+    const page = await api.GET("/items", { params: { query } });
     check(page.data, "list items failed");
     seen.push(...page.data.data.map((item) => item.id));
     cursor = page.data.next_cursor ?? undefined;
