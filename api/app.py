@@ -21,6 +21,7 @@ from api.resolver import SessionJSONResolver
 from api.response_headers import ResponseHeaders
 from api.security import security_map
 from api.services import Services
+from api.spec_document import SpecDocument
 from api.validation import validator_map
 from openapi import BASE_PATH, SPEC_PATH
 
@@ -69,7 +70,9 @@ def create_app(settings: Settings | None = None) -> StoresApp:
         validator_map=validator_map(),
         security_map=security_map(),
         swagger_ui_options=SwaggerUIOptions(
-            swagger_ui_config={"persistAuthorization": True, "tryItOutEnabled": True}
+            # Ours, as written (api/spec_document.py), at the same two URLs.
+            serve_spec=False,
+            swagger_ui_config={"persistAuthorization": True, "tryItOutEnabled": True},
         ),
     )
     app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
@@ -81,6 +84,9 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     register_error_handlers(app, allowed_methods_from_spec(SPEC_PATH))
 
     app.add_url_rule("/", "index", redirect_to_docs, methods=["GET"])
+    spec = SpecDocument(SPEC_PATH.read_text())
+    app.add_url_rule(f"{BASE_PATH}/openapi.json", "spec_json", spec.as_json, methods=["GET"])
+    app.add_url_rule(f"{BASE_PATH}/openapi.yaml", "spec_yaml", spec.as_yaml, methods=["GET"])
     return app
 
 
