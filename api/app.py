@@ -14,6 +14,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.responses import Response
 
 from api.config import Settings
+from api.cors import CrossOriginMiddleware, cors_options
 from api.errors import register_error_handlers
 from api.logs import AccessLogMiddleware, configure_logging
 from api.request_guard import RequestGuard
@@ -78,6 +79,11 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(ResponseHeaders, MiddlewarePosition.BEFORE_EXCEPTION,
                        docs_prefix=f"{BASE_PATH}/ui")
+    if settings.cors_origins:
+        # Outermost but for the error middleware, as Connexion's docs place it:
+        # a preflight is answered before routing could call OPTIONS a 405.
+        app.add_middleware(CrossOriginMiddleware, MiddlewarePosition.BEFORE_EXCEPTION,
+                           **cors_options(settings.cors_origins))
     # Inside the exception middleware: its refusals become problems like any other.
     app.add_middleware(RequestGuard, MiddlewarePosition.BEFORE_SWAGGER,
                        max_body_bytes=settings.max_body_bytes, public_url=settings.public_url)

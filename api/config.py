@@ -41,6 +41,8 @@ class Settings:
     public_url: str | None = None
     # Addresses whose X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted_proxies: tuple[str, ...] = ()
+    # Origins whose browser pages may call the API (CORS); none unless listed.
+    cors_origins: tuple[str, ...] = ()
     # True when JWT_SECRET_KEY was unset and the instance folder's key is used.
     secret_key_generated: bool = False
 
@@ -71,11 +73,8 @@ class Settings:
             handler_threads=int(env.get("HANDLER_THREADS", DEFAULT_HANDLER_THREADS)),
             max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
             public_url=env.get("PUBLIC_URL") or None,
-            trusted_proxies=tuple(
-                address.strip()
-                for address in env.get("TRUSTED_PROXIES", "").split(",")
-                if address.strip()
-            ),
+            trusted_proxies=_list(env.get("TRUSTED_PROXIES", "")),
+            cors_origins=tuple(public_origin(o) for o in _list(env.get("CORS_ORIGINS", ""))),
         )
         values.update(overrides)
         if values["handler_threads"] < 1:
@@ -109,8 +108,12 @@ def public_origin(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") \
             or parts.query or parts.fragment or "@" in parts.netloc:
-        raise ValueError("PUBLIC_URL must be http(s)://host[:port], without a path")
+        raise ValueError(f"{url!r} must be http(s)://host[:port], without a path")
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def _flag(value: str) -> bool:
