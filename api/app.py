@@ -17,6 +17,7 @@ from api.config import Settings
 from api.cors import CrossOriginMiddleware, cors_options
 from api.errors import register_error_handlers
 from api.logs import AccessLogMiddleware, configure_logging
+from api.reference_docs import ReferenceDocs
 from api.request_guard import RequestGuard
 from api.resolver import SessionJSONResolver
 from api.response_headers import ResponseHeaders
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     )
     app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(ResponseHeaders, MiddlewarePosition.BEFORE_EXCEPTION,
-                       docs_prefix=f"{BASE_PATH}/ui")
+                       docs_prefixes=(f"{BASE_PATH}/ui", f"{BASE_PATH}/docs"))
     if settings.cors_origins:
         # Outermost but for the error middleware, as Connexion's docs place it:
         # a preflight is answered before routing could call OPTIONS a 405.
@@ -93,6 +94,10 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     spec = SpecDocument(SPEC_PATH.read_text())
     app.add_url_rule(f"{BASE_PATH}/openapi.json", "spec_json", spec.as_json, methods=["GET"])
     app.add_url_rule(f"{BASE_PATH}/openapi.yaml", "spec_yaml", spec.as_yaml, methods=["GET"])
+    redoc = ReferenceDocs()
+    app.add_url_rule(f"{BASE_PATH}/docs", "redoc", redoc.page, methods=["GET"])
+    app.add_url_rule(f"{BASE_PATH}/docs/redoc.standalone.js", "redoc_js", redoc.script,
+                     methods=["GET"])
     return app
 
 

@@ -4,10 +4,11 @@
 - API answers hold accounts, tokens and data only their caller may see:
   `Cache-Control: no-store`, and `Vary: Authorization` since what comes back
   depends on who asks.
-- The docs (Swagger UI) get `X-Frame-Options: DENY` and a Content-Security-
-  Policy that allows only this server: their page's inline script and style are
-  allowed by their hashes, taken from the page as it is served, so the policy
-  follows the installed Swagger UI without loosening to 'unsafe-inline'.
+- The docs (Swagger UI, ReDoc) get `X-Frame-Options: DENY` and a Content-
+  Security-Policy that allows only this server: Swagger UI's inline script and
+  style are allowed by their hashes, taken from the page as it is served, so
+  the policy follows the installed Swagger UI without loosening to
+  'unsafe-inline'. A page that brings its own policy (ReDoc's) keeps it.
 """
 
 import base64
@@ -25,14 +26,14 @@ DOCS_POLICY = (
 
 
 class ResponseHeaders:
-    def __init__(self, app, docs_prefix: str):
+    def __init__(self, app, docs_prefixes: tuple[str, ...]):
         self.app = app
-        self.docs_prefix = docs_prefix
+        self.docs_prefixes = docs_prefixes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if scope["path"].startswith(self.docs_prefix):
+        if scope["path"].startswith(self.docs_prefixes):
             return await self.app(scope, receive, self._docs_send(send))
 
         async def send_api(message):
@@ -68,7 +69,7 @@ class ResponseHeaders:
             if message.get("more_body"):
                 return
             page = b"".join(body)
-            MutableHeaders(scope=start)["Content-Security-Policy"] = docs_policy(page)
+            MutableHeaders(scope=start).setdefault("Content-Security-Policy", docs_policy(page))
             await send(start)
             await send({"type": "http.response.body", "body": page})
 

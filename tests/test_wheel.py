@@ -73,7 +73,8 @@ def test_the_installed_wheel_migrates_checks_makes_an_admin_and_serves(installed
         login = call("POST", f"{server.api}/auth/login",
                      {"username": "boss", "password": "long-enough-password"})
         assert login.status == 200
-        for page in ("ui/", "ui/swagger-ui-bundle.js", "openapi.json"):
+        for page in ("ui/", "ui/swagger-ui-bundle.js", "openapi.json", "docs",
+                     "docs/redoc.standalone.js"):
             assert call("GET", f"{server.api}/{page}").status == 200, page
     finally:
         stop(server)
