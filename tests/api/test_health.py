@@ -42,3 +42,7 @@ def test_any_request_is_503_when_the_database_is_unreachable(app_without_databas
             f"{API}/auth/login", json={"username": "alice", "password": "long-enough-pw"}
         )
     assert_problem(response, 503)
+
+
+def test_health_refuses_a_query_parameter_it_does_not_know(client):
+    assert_problem(client.get(f"{API}/health?verbose=1"), 400, "verbose")
