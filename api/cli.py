@@ -57,6 +57,12 @@ def parser() -> argparse.ArgumentParser:
     openapi_commands.add_parser(
         "check", help="validate the spec and match its operationIds with the handlers"
     ).set_defaults(run=openapi_check)
+    diff = openapi_commands.add_parser(
+        "diff", help="classify every change since a released contract; fail on an "
+                     "unannounced breaking one")
+    diff.add_argument("base", nargs="?", help="a released contract (default: the newest in "
+                                              "openapi/released/)")
+    diff.set_defaults(run=openapi_diff)
     return root
 
 
@@ -188,6 +194,32 @@ def openapi_check(args) -> int:
     if failures:
         return 1
     print(f"{SPEC_PATH.name}: valid, {len(operation_ids(spec))} operations, all resolved")
+    return 0
+
+
+def openapi_diff(args) -> int:
+    from collections import Counter
+    from pathlib import Path
+
+    from api.contract_diff import DiffUnavailable, changes, latest_release, major
+    from openapi import SPEC_PATH
+
+    try:
+        base = Path(args.base) if args.base else latest_release()
+        found = changes(base)
+    except DiffUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    counts = Counter(change["type"] for change in found)
+    print(f"{base.name} -> {SPEC_PATH.name}: " + (
+        ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no change"))
+    breaking = [change for change in found if change["type"] == "breaking"]
+    for change in breaking:
+        print(f"breaking: {change['path']}: {change['description']}")
+    if breaking and major(SPEC_PATH) <= major(base):
+        print(f"error: {len(breaking)} breaking changes need a new major version in "
+              "info.version (and a CHANGELOG.md entry)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,6 +1,6 @@
 """The lint gate: the spec as served passes Redocly CLI's recommended rules
 (redocly.yaml) with no error and no warning, and a spec with a known defect
-does not. Redocly CLI is pinned in tests/contract/lint/package-lock.json and
+does not. Redocly CLI is pinned in openapi/tools/package-lock.json and
 run with the machine's Node; without Node the gate is skipped with a message,
 and fails under CI."""
 
@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import API
 
-LINTER = Path(__file__).resolve().parent / "lint"
+LINTER = Path(__file__).resolve().parents[2] / "openapi" / "tools"
 RULESET = Path(__file__).resolve().parents[2] / "redocly.yaml"
 
 
