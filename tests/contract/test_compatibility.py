@@ -3,8 +3,6 @@ release unless its major version says so, and the diff tool classifies
 breaking and safe changes as a client team would."""
 
 import copy
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import yaml
 
 import api.cli
 from api.contract_diff import RELEASED, changes, latest_release, unreleased_breaks
+from tests.contract.node import require_node
 
 BASE = {
     "openapi": "3.0.3",
@@ -76,10 +75,7 @@ def add_operation(spec):
 
 @pytest.fixture(scope="module", autouse=True)
 def node():
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the compatibility gate: Node.js and npm are missing")
-        pytest.skip("Node.js and npm are not installed: the compatibility gate did not run")
+    require_node("the compatibility gate")
 
 
 def pair(tmp_path: Path, change) -> tuple[Path, Path]:

@@ -3,12 +3,12 @@ openapi-fetch calls, checked by the TypeScript compiler) drives the whole flow
 against a live server, run by Node."""
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.contract.node import require_node
 from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parent / "typescript"
@@ -23,10 +23,7 @@ def npm(*args, env=None, timeout=600):
 
 @pytest.fixture(scope="module")
 def typescript_flow():
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the TypeScript client test: Node.js and npm are missing")
-        pytest.skip("Node.js and npm are not installed: the TypeScript client test did not run")
+    require_node("the TypeScript client test")
     npm("ci")
     npm("run", "generate")
     npm("run", "build")  # tsc: the flow type-checks against the generated client
