@@ -47,12 +47,10 @@ bench: $(BIN)/stores-api
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.run
 
-# A typed Python client generated from the spec alone, installable with pip.
+# Both clients from the contract alone, each versioned as its info.version:
+# a Python wheel and an npm package (needs Node.js), in dist/clients/.
 client: $(BIN)/stores-api
-	rm -rf clients/python && mkdir -p clients
-	$(BIN)/openapi-python-client generate --path openapi/swagger.yaml \
-		--config openapi/python-client.yaml --meta setup --output-path clients/python
-	@echo "Generated clients/python; install it with: pip install ./clients/python"
+	$(BIN)/python openapi/clients/build.py --output dist/clients
 
 clean:
-	rm -rf $(VENV) instance reports clients *.egg-info
+	rm -rf $(VENV) instance reports dist *.egg-info

@@ -1,8 +1,7 @@
-// The whole flow through a client typed from the spec alone: openapi-typescript
-// turns openapi/swagger.yaml into types, openapi-fetch makes the calls, and the
-// compiler refuses any call the spec does not allow.
-import createClient from "openapi-fetch";
-import type { operations, paths } from "./generated/schema.js";
+// The whole flow through the packed stores-api-client, installed as a client
+// team installs it: its types come from the contract alone, openapi-fetch
+// makes the calls, and the compiler refuses any call the spec does not allow.
+import { createStoresClient, type operations } from "stores-api-client";
 
 // Operations by their public names (operationId): a name the spec does not
 // have, or a body that does not fit it, does not compile.
@@ -22,7 +21,7 @@ function check(condition: unknown, message: string): asserts condition {
 
 function client(token?: string) {
   const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
-  return createClient<paths>({ baseUrl, headers });
+  return createStoresClient({ baseUrl, headers });
 }
 
 async function main(): Promise<void> {

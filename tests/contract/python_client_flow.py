@@ -1,0 +1,77 @@
+"""The whole flow through the installed stores-api-client wheel, run by the
+Python of a fresh virtual environment that holds only that wheel and its
+dependencies: STORES_API_URL names the live server's API root."""
+
+import os
+from importlib.metadata import version
+
+from stores_client import AuthenticatedClient, Client
+from stores_client.api.auth import login, logout, refresh_tokens, register
+from stores_client.api.items import create_item, link_item_tag, list_items
+from stores_client.api.stores import create_store, create_store_tag
+from stores_client.api.users import get_current_user
+from stores_client.models import (
+    Credentials,
+    ItemCreate,
+    LogoutRequestType0,
+    Problem,
+    StoreInput,
+    TagInput,
+    TokenPair,
+    User,
+)
+
+
+def main(server: str) -> None:
+    anonymous = Client(base_url=server)
+    credentials = Credentials(username="generated", password="generated-password")
+    registered = register.sync_detailed(client=anonymous, body=credentials)
+    assert registered.status_code == 201 and isinstance(registered.parsed, User)
+
+    pair = login.sync(client=anonymous, body=credentials)
+    assert isinstance(pair, TokenPair)
+    client = AuthenticatedClient(base_url=server, token=pair.access_token)
+
+    store = create_store.sync(client=client, body=StoreInput(name="Generated"))
+    items = [
+        create_item.sync(
+            client=client, body=ItemCreate(name=f"Thing {n}", price=n + 0.25, store_id=store.id)
+        )
+        for n in range(5)
+    ]
+    assert [item.price for item in items] == [0.25, 1.25, 2.25, 3.25, 4.25]
+    tag = create_store_tag.sync(client=client, store_id=store.id, body=TagInput(name="new"))
+    linked = link_item_tag.sync_detailed(client=client, item_id=items[0].id, tag_id=tag.id)
+    assert linked.status_code == 204
+
+    seen, cursor = [], None
+    while True:
+        kwargs = {"cursor": cursor} if cursor else {}
+        page = list_items.sync(client=client, store_id=store.id, limit=2, **kwargs)
+        seen += [item.id for item in page.data]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert seen == [item.id for item in items]
+    tagged = list_items.sync(client=client, tag_id=tag.id)
+    assert [t.name for t in tagged.data[0].tags] == ["new"]
+
+    refreshed = refresh_tokens.sync(
+        client=AuthenticatedClient(base_url=server, token=pair.refresh_token)
+    )
+    assert isinstance(refreshed, TokenPair)
+    client = AuthenticatedClient(base_url=server, token=refreshed.access_token)
+    assert get_current_user.sync(client=client).username == "generated"
+
+    logged_out = logout.sync_detailed(
+        client=client, body=LogoutRequestType0(refresh_token=refreshed.refresh_token)
+    )
+    assert logged_out.status_code == 204
+    refused = get_current_user.sync_detailed(client=client)
+    assert refused.status_code == 401 and isinstance(refused.parsed, Problem)
+    assert refused.headers["www-authenticate"] == "Bearer"
+
+
+if __name__ == "__main__":
+    main(os.environ["STORES_API_URL"])
+    print(f"python flow: ok with stores-api-client {version('stores-api-client')}")
