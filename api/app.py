@@ -1,5 +1,7 @@
 """The application factory: the spec, served and enforced by Connexion."""
 
+import asyncio
+import contextlib
 import json
 import re
 from contextlib import asynccontextmanager
@@ -15,15 +17,20 @@ from starlette.responses import Response
 
 from api.config import Settings
 from api.cors import CrossOriginMiddleware, cors_options
+from api.deprecation import DeprecationMiddleware
 from api.errors import register_error_handlers
+from api.idempotency import IdempotencyMiddleware
 from api.logs import AccessLogMiddleware, configure_logging
+from api.pruning import prune_every
+from api.rate_limits import RateLimiter, RateLimitMiddleware
 from api.reference_docs import ReferenceDocs
 from api.request_guard import RequestGuard
-from api.resolver import SessionJSONResolver
+from api.resolver import SessionJSONResolver, handler_name
 from api.response_headers import ResponseHeaders
 from api.security import security_map
 from api.services import Services
 from api.spec_document import SpecDocument
+from api.spec_policy import OperationPolicy, operation_policies
 from api.validation import validator_map
 from openapi import BASE_PATH, SPEC_PATH
 
@@ -35,22 +42,35 @@ class StoresApp(AsyncApp):
     in a worker thread, with no WSGI framework and no second thread pool behind
     the middleware. `services` is what the app holds for its lifetime."""
 
-    def __init__(self, services: Services, **kwargs):
-        super().__init__(__name__, lifespan=serving(services), **kwargs)
+    def __init__(self, services: Services, policies: dict[str, OperationPolicy], **kwargs):
+        super().__init__(__name__, lifespan=serving(services, policies), **kwargs)
         self.services = services
 
 
-def serving(services: Services):
+def serving(services: Services, policies: dict[str, OperationPolicy]):
     """The app's lifespan: it sizes the worker's thread pool (handlers, token
     lookups and error handlers all run in anyio's default pool, 40 threads
-    unless told) and yields the services, which Starlette then puts on every
-    request's `scope["state"]` (api.request_context)."""
+    unless told), starts the rate limiter and the pruning of expired rows in
+    this event loop, and yields what Starlette then puts on every request's
+    `scope["state"]` (api.request_context)."""
+    settings = services.settings
 
     @asynccontextmanager
     async def lifespan(_app):
-        to_thread.current_default_thread_limiter().total_tokens = (
-            services.settings.handler_threads)
-        yield {"services": services}
+        to_thread.current_default_thread_limiter().total_tokens = settings.handler_threads
+        limiter = RateLimiter(policies, settings.rate_limit_storage_url,
+                              settings.rate_limit_scale, settings.rate_limit_key_prefix)
+        pruning = None
+        if settings.prune_interval_seconds:
+            pruning = asyncio.create_task(
+                prune_every(services.database, settings.prune_interval_seconds))
+        try:
+            yield {"services": services, "rate_limiter": limiter}
+        finally:
+            if pruning is not None:
+                pruning.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pruning
 
     return lifespan
 
@@ -60,8 +80,11 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     settings.check_secret_for_serving()
     configure_logging(settings.log_level, settings.access_log)
     services = Services.build(settings)
+    # By the name Connexion's routing gives each request's operation: its handler's.
+    policies = operation_policies(yaml.safe_load(SPEC_PATH.read_text()), key=lambda op: (
+        handler_name(op.get("x-openapi-router-controller", ""), op["operationId"])))
 
-    app = StoresApp(services, specification_dir=SPEC_PATH.parent)
+    app = StoresApp(services, policies, specification_dir=SPEC_PATH.parent)
     app.add_api(
         SPEC_PATH.name,
         resolver=SessionJSONResolver(),
@@ -85,6 +108,15 @@ def create_app(settings: Settings | None = None) -> StoresApp:
         # a preflight is answered before routing could call OPTIONS a 405.
         app.add_middleware(CrossOriginMiddleware, MiddlewarePosition.BEFORE_EXCEPTION,
                            **cors_options(settings.cors_origins))
+    # The spec's runtime policies, each where it needs to be: deprecation once
+    # the operation is known, rate limits once the token's user is, and
+    # idempotency keys for requests that passed validation.
+    app.add_middleware(DeprecationMiddleware, MiddlewarePosition.BEFORE_SECURITY,
+                       policies=policies, base_path=BASE_PATH)
+    app.add_middleware(RateLimitMiddleware, MiddlewarePosition.BEFORE_VALIDATION,
+                       policies=policies)
+    app.add_middleware(IdempotencyMiddleware, MiddlewarePosition.BEFORE_CONTEXT,
+                       operation_ids={op for op, p in policies.items() if p.idempotent_creates})
     # Inside the exception middleware: its refusals become problems like any other.
     app.add_middleware(RequestGuard, MiddlewarePosition.BEFORE_SWAGGER,
                        max_body_bytes=settings.max_body_bytes, public_url=settings.public_url)

@@ -1,8 +1,10 @@
+from connexion.context import scope
 from sqlalchemy import func, select
 
 from api.accounts import new_user
 from api.errors import api_problem, unauthorized
 from api.persistence import commit_or_409
+from api.rate_limits import FailureBudget
 from api.representations import location, user_json
 from api.request_context import db, services
 from api.tokens import REFRESH, InvalidToken, revoke_chain, revoke_token
@@ -17,6 +19,10 @@ def register(body):
 
 
 def login(body):
+    # Failed attempts are limited per username and per address (the spec's
+    # x-rate-limit); checked before the hash is computed.
+    budget = FailureBudget(scope, body["username"])
+    headers = budget.check()
     session = db()
     user = session.scalar(
         select(User).where(func.lower(User.username) == body["username"].lower())
@@ -25,11 +31,12 @@ def login(body):
         body["password"], user.password_hash if user else None
     )
     if not ok:
+        budget.spend()
         raise unauthorized("the username or the password is wrong")
     if new_hash:  # an older scheme or cost: store the current one from now on
         user.password_hash = new_hash
         session.commit()
-    return services().tokens.issue_pair(user, fresh=True)
+    return services().tokens.issue_pair(user, fresh=True), 200, headers
 
 
 def refresh_tokens(token_info):

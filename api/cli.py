@@ -52,6 +52,10 @@ def parser() -> argparse.ArgumentParser:
     )
     admin.set_defaults(run=create_admin)
 
+    commands.add_parser(
+        "prune", help="delete expired token revocations and idempotency keys"
+    ).set_defaults(run=prune)
+
     openapi_cmd = commands.add_parser("openapi", help="the OpenAPI document")
     openapi_commands = openapi_cmd.add_subparsers(required=True, metavar="ACTION")
     openapi_commands.add_parser(
@@ -180,6 +184,18 @@ def credential_problems(username: str, password: str) -> str | None:
     return "; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors) or None
 
 
+def prune(args) -> None:
+    from api.pruning import prune as prune_expired
+    from models import Database
+
+    database = Database(Settings.from_env().database_url, pool_size=1)
+    try:
+        deleted = prune_expired(database)
+    finally:
+        database.dispose()
+    print("pruned " + ", ".join(f"{n} expired {table}" for table, n in deleted.items()))
+
+
 def openapi_check(args) -> int:
     from openapi_spec_validator import validate
     from openapi_spec_validator.readers import read_from_filename
@@ -188,7 +204,10 @@ def openapi_check(args) -> int:
 
     spec, _ = read_from_filename(str(SPEC_PATH))
     validate(spec)
-    failures = badly_named_operations(spec) + unresolved_operations(spec) + unused_handlers(spec)
+    from api.spec_policy import policy_problems
+
+    failures = (badly_named_operations(spec) + unresolved_operations(spec)
+                + unused_handlers(spec) + policy_problems(spec))
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     if failures:

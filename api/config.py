@@ -43,6 +43,15 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # Origins whose browser pages may call the API (CORS); none unless listed.
     cors_origins: tuple[str, ...] = ()
+    # Where rate-limit counters live: redis://host:port/db shares them between
+    # workers and hosts; unset, each process counts in its own memory.
+    rate_limit_storage_url: str | None = None
+    # Multiplies every quota of the spec (test servers raise it; production: 1).
+    rate_limit_scale: float = 1.0
+    # Keys in a shared Redis start with it: one Redis can serve several deployments.
+    rate_limit_key_prefix: str = "stores-api"
+    # Seconds between two prunes of expired rows in each worker; 0: never.
+    prune_interval_seconds: float = 3600.0
     # True when JWT_SECRET_KEY was unset and the instance folder's key is used.
     secret_key_generated: bool = False
 
@@ -75,10 +84,18 @@ class Settings:
             public_url=env.get("PUBLIC_URL") or None,
             trusted_proxies=_list(env.get("TRUSTED_PROXIES", "")),
             cors_origins=tuple(public_origin(o) for o in _list(env.get("CORS_ORIGINS", ""))),
+            rate_limit_storage_url=env.get("RATE_LIMIT_STORAGE_URL") or None,
+            rate_limit_scale=float(env.get("RATE_LIMIT_SCALE", 1)),
+            rate_limit_key_prefix=env.get("RATE_LIMIT_KEY_PREFIX") or "stores-api",
+            prune_interval_seconds=float(env.get("PRUNE_INTERVAL_SECONDS", 3600)),
         )
         values.update(overrides)
         if values["handler_threads"] < 1:
             raise ValueError("HANDLER_THREADS must be at least 1")
+        if not 0 < values["rate_limit_scale"] < float("inf"):
+            raise ValueError("RATE_LIMIT_SCALE must be a positive number")
+        if not 0 <= values["prune_interval_seconds"] < float("inf"):
+            raise ValueError("PRUNE_INTERVAL_SECONDS must be 0 or more")
         if values["max_body_bytes"] < 1024:
             raise ValueError("MAX_BODY_BYTES must be at least 1024")
         if values["public_url"]:

@@ -18,10 +18,10 @@ from starlette.exceptions import HTTPException
 logger = logging.getLogger(__name__)
 
 
-def api_problem(status: int, detail: str, **ext) -> ProblemException:
-    return ProblemException(
-        status=status, title=HTTPStatus(status).phrase, detail=detail, ext=ext or None
-    )
+def api_problem(status: int, detail: str, headers: dict | None = None, **ext
+                ) -> ProblemException:
+    return ProblemException(status=status, title=HTTPStatus(status).phrase, detail=detail,
+                            headers=headers, ext=ext or None)
 
 
 def not_found(what: str, id_: int) -> ProblemException:

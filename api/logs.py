@@ -1,7 +1,8 @@
 """Logging: one configuration from LOG_LEVEL, and one JSON line per request.
 
-The access line carries time, method, path, status, duration, request id and
-the user id when a token named one; it goes to stderr and to ACCESS_LOG when
+The access line carries time, method, path, status, duration, request id,
+the user id when a token named one, and the operationId of a deprecated
+operation; it goes to stderr and to ACCESS_LOG when
 set. It never carries a query string, a header or a body, so no token or
 password can reach it.
 """
@@ -96,7 +97,7 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
-            self.logger.info(json.dumps({
+            line = {
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "method": scope["method"],
                 "path": _excerpt(scope["path"]),
@@ -105,7 +106,10 @@ class AccessLogMiddleware:
                 "request_id": request_id,
                 "user_id": state.get("user_id"),
                 "client": (scope.get("client") or ("-",))[0],
-            }))
+            }
+            if "deprecated_operation" in state:  # who still calls it, for its sunset
+                line["deprecated"] = state["deprecated_operation"]
+            self.logger.info(json.dumps(line))
 
 
 def _excerpt(text: str) -> str:

@@ -1,6 +1,7 @@
 """The data: SQLAlchemy 2 declarative models. Alembic migrations own the schema."""
 
 from models.base import Base
+from models.idempotency import IdempotencyKey
 from models.item import WITH_TAGS, Item, item_tags
 from models.session import Database
 from models.store import Store
@@ -12,6 +13,7 @@ __all__ = [
     "WITH_TAGS",
     "Base",
     "Database",
+    "IdempotencyKey",
     "Item",
     "RevokedToken",
     "Store",

@@ -43,6 +43,10 @@ def server_env(tmp_path: Path, database_url: str | None, **overrides) -> dict:
         # Several servers over one database must sign alike, as hosts behind a
         # load balancer share their secret.
         "JWT_SECRET_KEY": "live-server-" + "k" * 64,
+        # Test traffic (Schemathesis, browsers, clients, crowds of creates) comes
+        # from one address and a few users: the spec's quotas, scaled up by
+        # configuration. Tests of the limits themselves set their own scale.
+        "RATE_LIMIT_SCALE": "1000",
         **overrides,
     }
 

@@ -1,0 +1,194 @@
+"""Rate limits from the spec, counted by the `limits` package.
+
+Each quota is a fixed window of `window` seconds. The counters live in this
+process's memory, or in Redis when RATE_LIMIT_STORAGE_URL names one, so that
+every worker of every host spends one budget.
+
+Redis down: the service keeps serving and logs it, counting in this process's
+memory until Redis answers again (tried every few seconds). Refusing every
+request with 503 would turn a cache outage into a full outage, and serving
+without any limit would hand a password guesser the window; per-process
+counters keep each worker's budget while Redis is away.
+
+RATE_LIMIT_SCALE multiplies every quota: test servers that replay thousands of
+requests from one address raise it; production leaves it at 1.
+"""
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from anyio import from_thread
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
+from starlette.datastructures import MutableHeaders
+
+from api.errors import api_problem
+from api.spec_policy import OperationPolicy, Quota
+
+logger = logging.getLogger(__name__)
+RETRY_REDIS_SECONDS = 5
+REDIS_TIMEOUT_SECONDS = 0.5
+ROUTING = "connexion_routing"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    quota: Quota
+    limit: int
+    allowed: bool
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "RateLimit-Policy": f'"{self.quota.name}";q={self.limit};w={self.quota.window}',
+            "RateLimit": f'"{self.quota.name}";r={self.remaining};t={self.reset_seconds}',
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(1, self.reset_seconds))
+        return headers
+
+    def problem(self):
+        return api_problem(
+            429, f"the {self.quota.name} rate limit of {self.limit} per {self.quota.window} "
+                 "seconds is used up", headers=self.headers())
+
+
+class RateLimiter:
+    """Quotas counted per key, in Redis or in memory (see the module's doc)."""
+
+    def __init__(self, policies: dict[str, OperationPolicy], storage_url: str | None = None,
+                 scale: float = 1.0, key_prefix: str = "stores-api"):
+        self.policies = policies
+        self.storage_url = storage_url
+        self.scale = scale
+        self.key_prefix = key_prefix
+        self._shared = None
+        self._local = None
+        self._redis_down_until = 0.0
+
+    def _strategies(self):
+        # Built on first use, inside the serving event loop the storages belong to.
+        if self._local is None:
+            self._local = FixedWindowRateLimiter(MemoryStorage())
+            if self.storage_url:
+                self._shared = FixedWindowRateLimiter(RedisStorage(
+                    self.storage_url.replace("redis", "async+redis", 1)
+                    if self.storage_url.startswith(("redis://", "rediss://"))
+                    else self.storage_url,
+                    implementation="redispy", wrap_exceptions=True, key_prefix=self.key_prefix,
+                    socket_timeout=REDIS_TIMEOUT_SECONDS,
+                    socket_connect_timeout=REDIS_TIMEOUT_SECONDS))
+        return self._shared, self._local
+
+    def item(self, quota: Quota) -> RateLimitItemPerSecond:
+        return RateLimitItemPerSecond(max(1, math.floor(quota.quota * self.scale)), quota.window)
+
+    async def hit(self, quota: Quota, who: str) -> Verdict:
+        return await self._count(quota, who, hit=True)
+
+    async def peek(self, quota: Quota, who: str) -> Verdict:
+        """The verdict the next hit would get, without spending anything."""
+        return await self._count(quota, who, hit=False)
+
+    async def _count(self, quota: Quota, who: str, *, hit: bool) -> Verdict:
+        shared, local = self._strategies()
+        strategy = local
+        if shared is not None and time.monotonic() >= self._redis_down_until:
+            strategy = shared
+        item = self.item(quota)
+        try:
+            return await self._verdict(strategy, quota, item, who, hit)
+        except StorageError as exc:
+            self._redis_down_until = time.monotonic() + RETRY_REDIS_SECONDS
+            logger.warning("rate-limit storage unavailable (%s): counting in this process "
+                           "for %s s", exc.storage_error.__class__.__name__,
+                           RETRY_REDIS_SECONDS)
+            return await self._verdict(local, quota, item, who, hit)
+
+    @staticmethod
+    async def _verdict(strategy, quota, item, who, hit) -> Verdict:
+        allowed = await (strategy.hit(item, quota.name, who) if hit
+                         else strategy.test(item, quota.name, who))
+        stats = await strategy.get_window_stats(item, quota.name, who)
+        reset = max(0, math.ceil(stats.reset_time - time.time()))
+        return Verdict(quota, item.amount, allowed, stats.remaining, reset)
+
+
+def caller(scope, quota: Quota, username: str | None = None) -> str:
+    """Whose budget a request spends: see `Quota.per`."""
+    address = (scope.get("client") or ("unknown",))[0]
+    if quota.per == "username":
+        return f"user:{(username or '').casefold()}"
+    user_id = scope.get("state", {}).get("user_id")
+    if quota.per == "caller" and user_id is not None:
+        return f"id:{user_id}"
+    return f"ip:{address}"
+
+
+def most_pressing(verdicts: list[Verdict]) -> Verdict:
+    refused = [v for v in verdicts if not v.allowed]
+    if refused:
+        return max(refused, key=lambda v: v.reset_seconds)
+    return min(verdicts, key=lambda v: v.remaining)
+
+
+class RateLimitMiddleware:
+    """After the security layer (so a token's user is known): spends the
+    operation's request quotas, answers 429 when one is used up, and puts
+    the tightest quota in `RateLimit-Policy` and `RateLimit`."""
+
+    def __init__(self, app, policies: dict[str, OperationPolicy]):
+        self.app = app
+        self.quotas = {operation_id: policy.request_quotas
+                       for operation_id, policy in policies.items() if policy.request_quotas}
+
+    async def __call__(self, scope, receive, send):
+        operation_id = scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")
+        quotas = self.quotas.get(operation_id) if scope["type"] == "http" else None
+        if not quotas:
+            return await self.app(scope, receive, send)
+        limiter: RateLimiter = scope["state"]["rate_limiter"]
+        verdict = most_pressing([await limiter.hit(q, caller(scope, q)) for q in quotas])
+        if not verdict.allowed:
+            raise verdict.problem()
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in verdict.headers().items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class FailureBudget:
+    """An operation's `counts: failures` quotas, inside its handler (a worker
+    thread): `check` before the work refuses with 429 when a quota is used up,
+    `spend` counts one failure against each."""
+
+    def __init__(self, scope, username: str):
+        self.limiter: RateLimiter = scope["state"]["rate_limiter"]
+        route = scope["extensions"][ROUTING]["operation_id"]
+        self.quotas = self.limiter.policies[route].failure_quotas
+        self.keys = [caller(scope, quota, username) for quota in self.quotas]
+
+    def check(self) -> dict[str, str]:
+        """The headers that describe the tightest quota; 429 when one is used up."""
+        if not self.quotas:
+            return {}
+        verdicts = [from_thread.run(self.limiter.peek, q, k)
+                    for q, k in zip(self.quotas, self.keys, strict=True)]
+        verdict = most_pressing(verdicts)
+        if not verdict.allowed:
+            raise verdict.problem()
+        return verdict.headers()
+
+    def spend(self) -> None:
+        for quota, key in zip(self.quotas, self.keys, strict=True):
+            from_thread.run(self.limiter.hit, quota, key)

@@ -1,0 +1,130 @@
+"""Idempotency-Key on creates: a retry gets the first answer and creates
+nothing; another body is 422; a twin still running is 409."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from api.idempotency import CLAIM_LEASE, KEPT_FOR, request_fingerprint
+from models import IdempotencyKey, Item, Store, Tag
+from tests.conftest import API, assert_problem, bearer, login, make_user
+
+KEY = "3f1c9b8e-5a2d-4c61-9e7f-0d2b6a4c8e11"
+
+
+def post(client, auth, path, body, key=KEY):
+    return client.post(f"{API}{path}", json=body, headers={**auth, "Idempotency-Key": key})
+
+
+def count(db, model) -> int:
+    try:
+        return db.scalar(select(func.count()).select_from(model))
+    finally:
+        db.rollback()  # SQLite: the test's read must not hold the write lock
+
+
+@pytest.mark.parametrize("path, body, model", [
+    ("/stores", {"name": "Second Shop"}, Store),
+    ("/items", {"name": "Lamp", "price": 9.5, "store_id": "STORE"}, Item),
+    ("/stores/STORE/tags", {"name": "sale"}, Tag),
+])
+def test_a_retry_gets_the_first_answer_and_creates_nothing(client, auth, db, store, path, body,
+                                                          model):
+    path = path.replace("STORE", str(store["id"]))
+    body = {k: store["id"] if v == "STORE" else v for k, v in body.items()}
+    before = count(db, model)
+    first = post(client, auth, path, body)
+    assert first.status_code == 201, first.text
+    again = post(client, auth, path, body)
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["content-type"] == "application/json"
+    assert count(db, model) == before + 1
+
+
+def test_the_same_key_with_another_body_is_422(client, auth, db):
+    assert post(client, auth, "/stores", {"name": "First"}).status_code == 201
+    refused = post(client, auth, "/stores", {"name": "Second"})
+    body = assert_problem(refused, 422, "Idempotency-Key")
+    assert KEY not in body["detail"]
+    assert count(db, Store) == 1
+
+
+def test_the_same_key_on_another_operation_is_422(client, auth, store):
+    assert post(client, auth, f"/stores/{store['id']}/tags", {"name": "a"}).status_code == 201
+    assert_problem(post(client, auth, "/stores", {"name": "a"}), 422)
+
+
+def test_keys_belong_to_their_user(client, auth, db):
+    first = post(client, auth, "/stores", {"name": "Mine"})
+    make_user(db, "bob")
+    bob = bearer(login(client, "bob")["access_token"])
+    theirs = post(client, bob, "/stores", {"name": "Bob's"})
+    assert theirs.status_code == 201
+    assert theirs.json()["id"] != first.json()["id"]
+
+
+def test_a_request_still_running_is_409(client, auth, db, user):
+    body = b'{"name":"Twin"}'
+    now = datetime.now(UTC)
+    db.add(IdempotencyKey(user_id=user.id, key=KEY, created_at=now, expires_at=now + KEPT_FOR,
+                          fingerprint=request_fingerprint("POST", f"{API}/stores", body)))
+    db.commit()
+    # Claimed, no answer kept yet: its twin is refused until it finishes.
+    twin = client.post(f"{API}/stores", content=body, headers={
+        **auth, "Idempotency-Key": KEY, "Content-Type": "application/json"})
+    assert_problem(twin, 409, "in progress")
+    assert count(db, Store) == 0
+
+
+def test_a_claim_abandoned_past_its_lease_is_taken_over(client, auth, db, user):
+    first = post(client, auth, "/stores", {"name": "Lost"})
+    assert first.status_code == 201
+    # As if the first request's process had died before keeping its answer.
+    db.execute(update(IdempotencyKey).values(
+        status=None, headers=None, body=None,
+        created_at=datetime.now(UTC) - CLAIM_LEASE - timedelta(seconds=1)))
+    db.commit()
+    db.execute(Store.__table__.delete())
+    db.commit()
+    again = post(client, auth, "/stores", {"name": "Lost"})
+    assert again.status_code == 201
+    assert count(db, Store) == 1
+
+
+def test_an_expired_key_starts_afresh(client, auth, db):
+    assert post(client, auth, "/stores", {"name": "Old"}).status_code == 201
+    db.execute(update(IdempotencyKey).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    db.commit()
+    assert post(client, auth, "/stores", {"name": "New"}).status_code == 201
+    assert count(db, Store) == 2
+
+
+def test_a_refused_create_releases_its_key(client, auth, db, store):
+    missing = post(client, auth, "/items", {"name": "Lamp", "price": 1, "store_id": 999999})
+    assert_problem(missing, 422, "store")
+    assert count(db, IdempotencyKey) == 0  # nothing was created: the retry runs afresh
+    duplicate = post(client, auth, "/stores", {"name": store["name"]})
+    assert_problem(duplicate, 409, "already exists")
+    assert count(db, IdempotencyKey) == 0
+
+
+def test_an_invalid_request_claims_no_key(client, auth, db):
+    assert_problem(post(client, auth, "/stores", {"name": ""}), 400)
+    assert count(db, IdempotencyKey) == 0
+
+
+@pytest.mark.parametrize("key", ["", "with space", "x" * 256, "naïve", "tab\there"])
+def test_a_malformed_key_is_400(client, auth, key):
+    response = client.post(f"{API}/stores", json={"name": "S"},
+                           headers={**auth, "Idempotency-Key": key.encode("utf-8")})
+    body = assert_problem(response, 400, "Idempotency-Key")
+    assert key not in body["detail"] or not key
+
+
+def test_without_a_key_every_post_creates(client, auth, db):
+    for name in ("A", "B"):
+        assert client.post(f"{API}/stores", json={"name": name}, headers=auth).status_code == 201
+    assert count(db, IdempotencyKey) == 0

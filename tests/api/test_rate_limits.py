@@ -1,0 +1,161 @@
+"""Rate limits declared in the spec (`x-rate-limits`, `x-rate-limit`),
+enforced per caller, with the IETF draft's headers and 429 + Retry-After."""
+
+import dataclasses
+import logging
+import re
+import socket
+
+import pytest
+import yaml
+
+from api.app import create_app
+from api.spec_policy import operation_policies
+from openapi import SPEC_PATH
+from tests.conftest import API, PASSWORD, assert_problem, bearer, login, make_user
+
+SPEC = yaml.safe_load(SPEC_PATH.read_text())
+QUOTAS = SPEC["x-rate-limits"]["policies"]
+RATE_LIMIT = re.compile(r'^"(?P<name>[a-z-]+)";r=(?P<r>\d+);t=(?P<t>\d+)$')
+
+
+def remaining(response) -> int:
+    match = RATE_LIMIT.match(response.headers["ratelimit"])
+    assert match, response.headers["ratelimit"]
+    assert 0 <= int(match["t"]) <= 60
+    return int(match["r"])
+
+
+@pytest.fixture
+def scaled_client(settings):
+    """The app with every quota of the spec scaled down 20 times (RATE_LIMIT_SCALE):
+    write 6 per minute, read 30, login failures 1 per username and 1 per address."""
+    app = create_app(dataclasses.replace(settings, rate_limit_scale=0.05))
+    with app.test_client() as client:
+        yield client
+
+
+def test_every_operation_but_health_has_a_quota_and_documents_429():
+    policies = operation_policies(SPEC)
+    unlimited = sorted(op for op, policy in policies.items() if not policy.quotas)
+    assert unlimited == ["getHealth"]
+    assert [q.name for q in policies["login"].quotas] == ["login-username", "login-address"]
+    assert [q.name for q in policies["listStores"].quotas] == ["read"]
+    assert [q.name for q in policies["createStore"].quotas] == ["write"]
+
+
+def test_answers_carry_the_policy_and_what_is_left(client, auth):
+    first = client.get(f"{API}/stores", headers=auth)
+    assert first.status_code == 200
+    assert first.headers["ratelimit-policy"] == f'"read";q={QUOTAS["read"]["quota"]};w=60'
+    second = client.get(f"{API}/stores", headers=auth)
+    assert remaining(second) == remaining(first) - 1 == QUOTAS["read"]["quota"] - 2
+    created = client.post(f"{API}/stores", json={"name": "Kiosk"}, headers=auth)
+    assert created.headers["ratelimit-policy"] == f'"write";q={QUOTAS["write"]["quota"]};w=60'
+    assert remaining(created) == QUOTAS["write"]["quota"] - 1
+    assert "ratelimit" not in client.get(f"{API}/health").headers
+
+
+def test_over_the_budget_is_429_with_retry_after(scaled_client, db, settings):
+    make_user(db, "writer")
+    auth = bearer(login(scaled_client, "writer")["access_token"])
+    for n in range(6):
+        response = scaled_client.post(f"{API}/stores", json={"name": f"S{n}"}, headers=auth)
+        assert response.status_code == 201, response.text
+    refused = scaled_client.post(f"{API}/stores", json={"name": "one too many"}, headers=auth)
+    body = assert_problem(refused, 429, "write rate limit")
+    assert "one too many" not in body["detail"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert remaining(refused) == 0
+    assert refused.headers["ratelimit-policy"] == '"write";q=6;w=60'
+    # Reads have a budget of their own; other users a budget each.
+    assert scaled_client.get(f"{API}/stores", headers=auth).status_code == 200
+    make_user(db, "other")
+    other = bearer(login(scaled_client, "other")["access_token"])
+    assert scaled_client.post(f"{API}/stores", json={"name": "Theirs"}, headers=other).status_code == 201
+
+
+def test_anonymous_callers_are_counted_by_address(scaled_client):
+    for n in range(6):
+        response = scaled_client.post(f"{API}/auth/register",
+                                      json={"username": f"new{n}", "password": PASSWORD})
+        assert response.status_code == 201
+    refused = scaled_client.post(f"{API}/auth/register",
+                                 json={"username": "new6", "password": PASSWORD})
+    assert_problem(refused, 429)
+
+
+def test_health_is_never_limited(scaled_client):
+    for _ in range(40):
+        assert scaled_client.get(f"{API}/health").status_code == 200
+
+
+def test_login_failures_are_limited_per_username(client, db):
+    make_user(db, "victim")
+    quota = QUOTAS["login-username"]["quota"]
+    for _ in range(quota):
+        wrong = client.post(f"{API}/auth/login", json={"username": "victim", "password": "wrong-password"})
+        assert wrong.status_code == 401
+    # Now even the right password waits: the guesser cannot tell which was right.
+    refused = client.post(f"{API}/auth/login", json={"username": "Victim", "password": PASSWORD})
+    assert_problem(refused, 429, "login-username")
+    assert 1 <= int(refused.headers["retry-after"]) <= QUOTAS["login-username"]["window"]
+    assert refused.headers["ratelimit-policy"] == f'"login-username";q={quota};w=60'
+    # Another account from the same address is not locked out.
+    make_user(db, "bystander")
+    ok = client.post(f"{API}/auth/login", json={"username": "bystander", "password": PASSWORD})
+    assert ok.status_code == 200
+    assert "login" in ok.headers["ratelimit-policy"]
+
+
+def test_successful_logins_do_not_spend_the_failure_budget(client, db):
+    make_user(db, "regular")
+    for _ in range(QUOTAS["login-username"]["quota"] + 2):
+        login(client, "regular")
+
+
+def test_login_failures_are_limited_per_address(scaled_client, db):
+    # Scaled: one failure per username and one per address.
+    make_user(db, "first")
+    make_user(db, "second")
+    wrong = scaled_client.post(f"{API}/auth/login", json={"username": "first", "password": "wrong-password"})
+    assert wrong.status_code == 401
+    refused = scaled_client.post(f"{API}/auth/login", json={"username": "second", "password": PASSWORD})
+    assert_problem(refused, 429, "login-address")
+
+
+def test_login_form_failures_count_too(client, db):
+    make_user(db, "formuser")
+    for _ in range(QUOTAS["login-username"]["quota"]):
+        response = client.post(f"{API}/auth/login", data={
+            "grant_type": "password", "username": "formuser", "password": "wrong-password"})
+        assert response.status_code == 401
+    refused = client.post(f"{API}/auth/login", data={
+        "grant_type": "password", "username": "formuser", "password": PASSWORD})
+    assert_problem(refused, 429)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the block ends
+
+
+def test_with_redis_down_the_service_serves_counts_locally_and_logs(settings, db):
+    app = create_app(dataclasses.replace(
+        settings, rate_limit_scale=0.05,
+        rate_limit_storage_url=f"redis://127.0.0.1:{closed_port()}/0"))
+    make_user(db, "offline")
+    warnings = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    logging.getLogger("api.rate_limits").addHandler(handler)
+    try:
+        with app.test_client() as client:
+            auth = bearer(login(client, "offline")["access_token"])
+            answers = [client.post(f"{API}/stores", json={"name": f"S{n}"}, headers=auth
+                                   ).status_code for n in range(7)]
+    finally:
+        logging.getLogger("api.rate_limits").removeHandler(handler)
+    assert answers == [201] * 6 + [429]  # never a 500; the budget still holds
+    assert any("rate-limit storage unavailable (ConnectionError)" in w for w in warnings)
