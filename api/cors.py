@@ -17,7 +17,9 @@ def cors_options(origins: tuple[str, ...]) -> dict:
         "allow_methods": ["GET", "POST", "PUT", "DELETE"],
         "allow_headers": ["Authorization", "Content-Type", "If-Match", "If-None-Match",
                           "Idempotency-Key"],
-        "expose_headers": ["ETag", "Location", "Link", "X-Request-ID", "Retry-After"],
+        "expose_headers": ["ETag", "Location", "Link", "X-Request-ID", "Retry-After",
+                           # The spec's rate limits and deprecations, for clients to honour.
+                           "RateLimit", "RateLimit-Policy", "Deprecation", "Sunset"],
         "max_age": 600,
     }
 

@@ -43,7 +43,8 @@ def test_a_listed_origin_may_send_tokens_and_conditions_and_read_etags(cors_app)
                             headers={"Origin": PAGE})
         assert login.headers["access-control-allow-origin"] == PAGE
         exposed = login.headers["access-control-expose-headers"]
-        for header in ("ETag", "Location", "Link", "X-Request-ID", "Retry-After"):
+        for header in ("ETag", "Location", "Link", "X-Request-ID", "Retry-After",
+                       "RateLimit", "RateLimit-Policy", "Deprecation", "Sunset"):
             assert header in exposed
 
 

@@ -84,7 +84,8 @@ def test_swagger_ui_lists_the_api_logs_in_and_tries_calls(page, server):
             return [...section.querySelectorAll('.opblock')].map(block => [
                 tag,
                 block.querySelector('.opblock-summary-method').textContent.toLowerCase(),
-                block.querySelector('.opblock-summary-path').getAttribute('data-path'),
+                block.querySelector('.opblock-summary-path, .opblock-summary-path__deprecated')
+                     .getAttribute('data-path'),
             ].join(' '));
         })"""))
     expected = {
@@ -93,6 +94,11 @@ def test_swagger_ui_lists_the_api_logs_in_and_tries_calls(page, server):
         for method, op in item.items() if isinstance(op, dict) and "operationId" in op
     }
     assert listed == expected
+    # Deprecated operations are shown as such (struck through), from the spec alone.
+    struck = set(page.locator(".opblock.opblock-deprecated .opblock-summary-path__deprecated")
+                 .evaluate_all("els => els.map(e => e.getAttribute('data-path'))"))
+    assert struck == {path for path, item in spec["paths"].items()
+                      if any(isinstance(op, dict) and op.get("deprecated") for op in item.values())}
     tags = page.locator(".opblock-tag").evaluate_all("els => els.map(e => e.dataset.tag)")
     assert tags == [tag["name"] for tag in spec["tags"]]
 
