@@ -1,19 +1,30 @@
-"""`make bench`: the service against two references, on a realistic data set.
+"""`make bench`: the service against two references, on a realistic data set,
+in interleaved rounds so that one disturbed run cannot speak for the code.
 
-Seeds 1,000 stores, 100,000 items, 5,000 tags and 200,000 links (PostgreSQL when
-reachable, else SQLite), serves them with gunicorn and 2 uvicorn workers, and
-drives each scenario with wrk at 32 connections for BENCH_SECONDS (default 10).
-The same JSON from the same queries is then served by a hand-written Flask app
-and by a bare ASGI app, and every read scenario is reported as a ratio to each:
-ratios measured side by side in one run compare across noisy machines. The page
-queries run again on 1,000 items to show that their cost stays flat with size.
-Results: printed, and written to reports/bench.json.
+Seeds 1,000 stores, 100,000 items (BENCH_ITEMS), 5,000 tags and 200,000
+links (PostgreSQL when reachable, else SQLite), and serves them at once with
+the service (gunicorn, 2 uvicorn workers), a hand-written Flask app doing the
+same queries and writes with no checks, and a bare ASGI app (reads only).
+Each scenario runs BENCH_ROUNDS times (default 3) with wrk at 32 connections
+for BENCH_SECONDS (default 10): service, references, then the references and
+the service in the other order, and so on. Every run records the machine's
+load besides its own numbers, and a run during which other processes took
+more than DISTURBED_SHARE of the machine's CPU (or the hypervisor stole more
+than STOLEN_SHARE) is flagged and left out of the medians when undisturbed
+rounds remain. The page queries also run at limit=100, and again on 1,000
+items to show that their cost stays flat with size.
+
+Reported: per scenario and server the median and spread of every metric, and
+the service's ratios to the Flask reference (CPU per request, p50, p99).
+Every round is kept in reports/bench.json.
 """
 
 import json
 import os
 import re
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,32 +42,49 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "reports" / "bench.json"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ITEMS = int(os.environ.get("BENCH_ITEMS", "100000"))  # smaller for a quick try
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = 32
 BIN = Path(sys.executable).parent
 SECRET = "bench-" + "k" * 64
+# A run is disturbed when other processes took more than this share of the
+# machine's CPU meanwhile, or the hypervisor stole more than STOLEN_SHARE.
+DISTURBED_SHARE = 0.15
+STOLEN_SHARE = 0.05
 
-READS = ["get_item", "items_by_store", "items_by_tag", "items_by_price", "get_store"]
-PAGES = ["items_by_store", "items_by_tag", "items_by_price"]
+PAGES = ["items_by_store", "items_by_tag", "items_by_price",
+         "items_by_store_100", "items_by_tag_100", "items_by_price_100"]
+READS = ["get_item", "get_store", *PAGES]
+WRITES = ["post_item", "put_item", "link_item_tag"]
 
 
 def scenarios(sample: dict, token: str) -> dict:
     item, store, tag = sample["item_id"], sample["store_id"], sample["tag_id"]
+    pages = {
+        "items_by_store": f"/api/v1/items?store_id={store}",
+        "items_by_tag": f"/api/v1/items?tag_id={tag}",
+        "items_by_price": "/api/v1/items?min_price=100&max_price=200",
+    }
     return {
         "get_item": {"path": f"/api/v1/items/{item}"},
-        "items_by_store": {"path": f"/api/v1/items?store_id={store}"},
-        "items_by_tag": {"path": f"/api/v1/items?tag_id={tag}"},
-        "items_by_price": {"path": "/api/v1/items?min_price=100&max_price=200"},
         "get_store": {"path": f"/api/v1/stores/{store}"},
+        **{name: {"path": path} for name, path in pages.items()},
+        # The largest page the spec allows: where the cost per item dominates.
+        **{f"{name}_100": {"path": f"{path}&limit=100"} for name, path in pages.items()},
         "post_item": {"path": "/api/v1/items", "method": "POST",
                       "unique": f'{{"name": "bench %s", "price": 9.99, "store_id": {store}}}'},
         "put_item": {"path": f"/api/v1/items/{item}", "method": "PUT",
                      "body": '{"name": "Bench item", "price": 12.5, "description": "put"}'},
+        "link_item_tag": {"path": f"/api/v1/items/{item}/tags/{sample['item_tag_id']}",
+                          "method": "PUT"},
         "login": {"path": "/api/v1/auth/login", "method": "POST", "auth": False,
                   "body": json.dumps({"username": BENCH_USER, "password": BENCH_PASSWORD})},
     }
 
 
 def wrk(base_url: str, scenario: dict, token: str, server_pid: int | None = None) -> dict:
+    machine_before, wrk_before = machine_cpu(), _children_cpu_seconds()
+    database_before = database_cpu_seconds()
+    started = time.monotonic()
     cpu_before = server_cpu_seconds(server_pid)
     env = {**os.environ, "BENCH_METHOD": scenario.get("method", "GET"),
            "BENCH_BODY": scenario.get("body", ""), "BENCH_UNIQUE": scenario.get("unique", ""),
@@ -69,16 +97,78 @@ def wrk(base_url: str, scenario: dict, token: str, server_pid: int | None = None
     ).stdout
     requests = int(re.search(r"(\d+) requests in", out)[1])
     cpu = server_cpu_seconds(server_pid) - cpu_before
+    database_cpu = database_cpu_seconds() - database_before
+    load = machine_load(machine_before, machine_cpu(), time.monotonic() - started,
+                        cpu + database_cpu + _children_cpu_seconds() - wrk_before)
     return {
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
         # CPU the server's processes spent per request: steadier than req/s on
         # a shared machine, and it says where a gap is (ours, or the database's).
         "server_cpu_ms_per_request": round(1000 * cpu / requests, 3) if requests else None,
+        "database_cpu_ms_per_request": round(1000 * database_cpu / requests, 3)
+        if requests else None,
         "p50_ms": _ms(re.search(r"\s50%\s+([\d.]+\w+)", out)[1]),
         "p99_ms": _ms(re.search(r"\s99%\s+([\d.]+\w+)", out)[1]),
         "errors": sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
         + sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out)),
+        **load,
     }
+
+
+def machine_cpu() -> dict:
+    """The machine's CPU time so far, in seconds: busy, stolen, and in all."""
+    try:
+        fields = [int(n) for n in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return {"busy": (user + nice + system + irq + softirq) / tick, "steal": steal / tick,
+            "total": sum(fields[:8]) / tick}
+
+
+def machine_load(before: dict, after: dict, seconds: float, ours: float) -> dict:
+    """What else the machine did during a run: the share of its CPU that
+    processes other than the server and wrk took, the share stolen, and
+    the load average; `disturbed` when either share was out of line."""
+    if not before or not after or seconds <= 0:
+        return {"other_cpu_share": None, "stolen_share": None, "disturbed": False}
+    capacity = seconds * (os.cpu_count() or 1)
+    others = max(0.0, after["busy"] - before["busy"] - ours) / capacity
+    total = after["total"] - before["total"]
+    stolen = (after["steal"] - before["steal"]) / total if total else 0.0
+    return {"other_cpu_share": round(others, 3), "stolen_share": round(stolen, 3),
+            "load_average": os.getloadavg()[0],
+            "disturbed": others > DISTURBED_SHARE or stolen > STOLEN_SHARE}
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has exited
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_stats() -> dict[int, tuple[int, int, str]]:
+    """pid -> (parent pid, CPU ticks, command name) of every process (Linux /proc)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                head, tail = (entry / "stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue  # gone meanwhile
+            fields = tail.split()
+            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]),
+                                      head.split("(", 1)[1])
+    return stats
+
+
+def database_cpu_seconds() -> float:
+    """CPU of the PostgreSQL server's processes on this machine: the
+    database's share of the work, not a disturbance."""
+    if not Path("/proc/self/stat").exists():
+        return 0.0
+    ticks = sum(cpu for _, cpu, name in _process_stats().values() if name == "postgres")
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def server_cpu_seconds(pid: int | None) -> float:
@@ -86,14 +176,7 @@ def server_cpu_seconds(pid: int | None) -> float:
     if pid is None or not Path("/proc/self/stat").exists():
         return 0.0
     tick = os.sysconf("SC_CLK_TCK")
-    stats = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    stats = {pid_: (parent, cpu) for pid_, (parent, cpu, _) in _process_stats().items()}
     family, total = {pid}, 0
     for _ in range(3):  # server -> gunicorn arbiter -> workers
         family |= {child for child, (parent, _) in stats.items() if parent in family}
@@ -112,9 +195,11 @@ def serving(command, database_url: str):
     """`command(port)` serving `database_url` until the block ends."""
     port = free_port()
     # The rate limiter runs and counts every request, as in production; its
-    # quotas are raised so that one benchmark user is never refused.
+    # quotas are raised so that one benchmark user is never refused. One login
+    # serves the whole run (about 20 minutes): its token must outlive it.
     env = {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET_KEY": SECRET,
-           "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT), "RATE_LIMIT_SCALE": "1000000"}
+           "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT), "RATE_LIMIT_SCALE": "1000000",
+           "ACCESS_TOKEN_SECONDS": str(24 * 3600)}
     process = subprocess.Popen(command(port), env=env, cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}"
@@ -192,75 +277,124 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install wrk", file=sys.stderr)
         return 1
-    results = {"seconds_per_scenario": SECONDS, "connections": CONNECTIONS, "workers": 2}
+    results = {"seconds_per_run": SECONDS, "rounds": ROUNDS, "connections": CONNECTIONS,
+               "workers": 2, "items": ITEMS}
     with databases() as (backend, (small_url, large_url)):
         results["database"] = backend
         for url in (small_url, large_url):
             migrate.upgrade(url)
-        print(f"seeding ({backend}) ...", flush=True)
+        print(f"seeding ({backend}, {ITEMS} items) ...", flush=True)
         small = seed(small_url, stores=10, items=1_000)
         large = seed(large_url, stores=max(10, ITEMS // 100), items=ITEMS)
 
-        measured = {}
-        with serving(SERVICE, large_url) as (base_url, pid):
-            token = login(base_url)
-            for name, scenario in scenarios(large, token).items():
-                measured[name] = {"service": wrk(base_url, scenario, token, pid)}
-                print(f"service  {name:16} {_line(measured[name]['service'])}", flush=True)
-        for label, command in (("flask", FLASK), ("asgi", ASGI)):
-            with serving(command, large_url) as (base_url, pid):
-                for name in READS:
-                    measured[name][label] = wrk(base_url, scenarios(large, "")[name], "", pid)
-                    print(f"{label:8} {name:16} {_line(measured[name][label])}", flush=True)
-        with serving(SERVICE, small_url) as (base_url, pid):
-            token = login(base_url)
+        rounds = {}
+        with serving(SERVICE, large_url) as service, serving(FLASK, large_url) as flask, \
+                serving(ASGI, large_url) as asgi:
+            token = login(service[0])
+            servers = {"service": (*service, token), "flask": (*flask, ""),
+                       "asgi": (*asgi, "")}
+            for name in READS + WRITES:
+                targets = ["service", "flask"] + (["asgi"] if name in READS else [])
+                rounds[name] = interleaved(name, scenarios(large, ""), servers, targets)
+        with serving(SERVICE, small_url) as service:
+            servers = {"service_at_1000_items": (*service, login(service[0]))}
             for name in PAGES:
-                run = wrk(base_url, scenarios(small, token)[name], token, pid)
-                measured[name]["service_at_1000_items"] = run
-                print(f"small    {name:16} {_line(run)}", flush=True)
+                rounds[name].update(interleaved(
+                    name, scenarios(small, ""), servers, ["service_at_1000_items"]))
 
-    for runs in measured.values():
-        service = runs["service"]["requests_per_second"]
-        for label in ("flask", "asgi"):
-            if label in runs:
-                runs[f"ratio_to_{label}"] = round(service / runs[label]["requests_per_second"], 3)
-        if "flask" in runs:
-            # The same comparison in CPU per request (1.0: as cheap as the
-            # reference): steadier than req/s, which moves with how the
-            # connections happen to spread over the workers.
-            runs["cpu_ratio_to_flask"] = round(
-                runs["flask"]["server_cpu_ms_per_request"]
-                / runs["service"]["server_cpu_ms_per_request"], 3)
-        if "service_at_1000_items" in runs:
-            small_rps = runs["service_at_1000_items"]["requests_per_second"]
-            runs["cost_ratio_100k_to_1k_items"] = round(small_rps / service, 3)
-    results["scenarios"] = measured
+    results["scenarios"] = {name: summary(runs) for name, runs in rounds.items()}
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(results, indent=2))
-    print_table(measured)
+    print_table(results["scenarios"])
     print(f"\nwritten to {REPORT.relative_to(ROOT)}")
     return 0
+
+
+def interleaved(name: str, shapes: dict, servers: dict, targets: list[str]) -> dict:
+    """ROUNDS runs of scenario `name` on each target, alternating their order."""
+    runs = {target: [] for target in targets}
+    for round_ in range(ROUNDS):
+        for target in targets if round_ % 2 == 0 else reversed(targets):
+            base_url, pid, token = servers[target]
+            run = wrk(base_url, shapes[name], token, pid)
+            runs[target].append(run)
+            flag = "  DISTURBED" if run["disturbed"] else ""
+            print(f"round {round_ + 1} {target:21} {name:18} {_line(run)}{flag}", flush=True)
+    return runs
+
+
+def summary(runs: dict) -> dict:
+    """Medians and spreads per server, over the undisturbed rounds (all of
+    them if every round was disturbed), the ratios to Flask, and every round."""
+    out = {"rounds": runs}
+    for target, target_runs in runs.items():
+        calm = [run for run in target_runs if not run["disturbed"]] or target_runs
+        out[target] = {
+            metric: _median_and_spread([run[metric] for run in calm])
+            for metric in ("requests_per_second", "server_cpu_ms_per_request", "p50_ms",
+                           "p99_ms")
+        } | {"errors": sum(run["errors"] for run in target_runs),
+             "disturbed_rounds": sum(run["disturbed"] for run in target_runs)}
+    service = out["service"]
+    if "flask" in out:
+        flask = out["flask"]
+        # CPU per request, 1.0 or more: at most as costly as the reference.
+        out["cpu_x_flask"] = _ratio(flask, service, "server_cpu_ms_per_request")
+        # Latency, as the service's over the reference's: goals p99 <= 1.2, p50 <= 1.0.
+        out["p99_x_flask"] = _ratio(service, flask, "p99_ms")
+        out["p50_x_flask"] = _ratio(service, flask, "p50_ms")
+        out["rps_x_flask"] = _ratio(service, flask, "requests_per_second")
+    if "asgi" in out:
+        out["rps_x_asgi"] = _ratio(service, out["asgi"], "requests_per_second")
+    if "service_at_1000_items" in out:
+        # What a page costs at full size over what it costs at 1,000 items.
+        out["cpu_large_x_1000_items"] = _ratio(service, out["service_at_1000_items"],
+                                               "server_cpu_ms_per_request")
+    return out
+
+
+def _median_and_spread(values: list) -> dict:
+    values = [v for v in values if v is not None]
+    if not values:
+        return {"median": None, "spread": None}
+    median = statistics.median(values)
+    # The range of the rounds relative to their median: 0.1 is +-5 %.
+    spread = round((max(values) - min(values)) / median, 3) if median else None
+    return {"median": round(median, 3), "spread": spread, "min": min(values),
+            "max": max(values)}
+
+
+def _ratio(numerator: dict, denominator: dict, metric: str) -> float | None:
+    top, bottom = numerator[metric]["median"], denominator[metric]["median"]
+    return round(top / bottom, 3) if top and bottom else None
 
 
 def _line(run: dict) -> str:
     return (f"{run['requests_per_second']:9.1f} req/s  p50 {run['p50_ms']:7.2f} ms  "
             f"p99 {run['p99_ms']:7.2f} ms  errors {run['errors']}  "
-            f"server cpu {run['server_cpu_ms_per_request']} ms/req")
+            f"cpu {run['server_cpu_ms_per_request']} ms/req  others {run['other_cpu_share']}")
 
 
-def print_table(measured: dict) -> None:
-    print(f"\n{'scenario':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-          f"{'x flask':>8} {'x asgi':>7} {'100k/1k':>8} {'cpu ms':>7} {'flask ms':>8} "
-          f"{'cpu x flask':>11}")
-    for name, runs in measured.items():
-        service = runs["service"]
-        print(f"{name:16} {service['requests_per_second']:9.1f} {service['p50_ms']:8.2f} "
-              f"{service['p99_ms']:8.2f} {service['errors']:6} "
-              f"{runs.get('ratio_to_flask', ''):>8} {runs.get('ratio_to_asgi', ''):>7} "
-              f"{runs.get('cost_ratio_100k_to_1k_items', ''):>8} "
-              f"{service['server_cpu_ms_per_request']:>7} "
-              f"{runs.get('flask', {}).get('server_cpu_ms_per_request', ''):>8} "
-              f"{runs.get('cpu_ratio_to_flask', ''):>11}")
+def print_table(summaries: dict) -> None:
+    columns = [("scenario", 20), ("req/s", 8), ("cpu ms", 7), ("spread", 6), ("flask ms", 8),
+               ("cpu x flask", 11), ("p50 ms", 7), ("p99 ms", 8), ("spread", 6),
+               ("p50 x fl", 8), ("p99 x fl", 8), ("large/1k", 8), ("errors", 6),
+               ("disturbed", 9)]
+    print("\n" + " ".join(f"{title:>{width}}" for title, width in columns))
+    for name, out in summaries.items():
+        service, flask = out["service"], out.get("flask", {})
+        cells = [
+            name, service["requests_per_second"]["median"],
+            service["server_cpu_ms_per_request"]["median"],
+            service["server_cpu_ms_per_request"]["spread"],
+            flask.get("server_cpu_ms_per_request", {}).get("median"), out.get("cpu_x_flask"),
+            service["p50_ms"]["median"], service["p99_ms"]["median"],
+            service["p99_ms"]["spread"], out.get("p50_x_flask"), out.get("p99_x_flask"),
+            out.get("cpu_large_x_1000_items"), service["errors"],
+            sum(o.get("disturbed_rounds", 0) for o in out.values() if isinstance(o, dict)),
+        ]
+        print(" ".join(f"{'' if cell is None else cell:>{width}}"
+                       for cell, (_, width) in zip(cells, columns, strict=True)))
 
 
 if __name__ == "__main__":

@@ -41,10 +41,14 @@ def seed(database_url: str, stores: int = 1_000, items: int = 100_000,
                  for tag_id in rng.sample(tags_of[store_id], links_per_item)]
         for start in range(0, len(links), CHUNK):
             connection.execute(insert(item_tags), links[start:start + CHUNK])
+        item_id = connection.scalar(select(Item.id).order_by(Item.id).offset(items // 2))
+        item_store = connection.scalar(select(Item.store_id).where(Item.id == item_id))
         sample = {
             "store_id": store_ids[len(store_ids) // 2],
-            "item_id": connection.scalar(select(Item.id).order_by(Item.id).offset(items // 2)),
+            "item_id": item_id,
             "tag_id": connection.scalar(select(Tag.id).order_by(Tag.id).offset(len(tags_of))),
+            # A tag of the sample item's own store, for the link scenario.
+            "item_tag_id": tags_of[item_store][0],
         }
     with database.engine.begin() as connection:
         # Fresh tables have no statistics: without them the planner guesses.
