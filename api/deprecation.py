@@ -11,8 +11,7 @@ from email.utils import format_datetime
 
 from starlette.datastructures import MutableHeaders
 
-from api.rate_limits import ROUTING
-from api.spec_policy import Deprecation, OperationPolicy
+from api.spec_policy import Deprecation, OperationPolicy, routed_operation
 
 
 class DeprecationMiddleware:
@@ -23,7 +22,7 @@ class DeprecationMiddleware:
                            if policy.deprecation}
 
     async def __call__(self, scope, receive, send):
-        operation_id = scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")
+        operation_id = routed_operation(scope)
         policy = self.deprecated.get(operation_id) if scope["type"] == "http" else None
         if policy is None:
             return await self.app(scope, receive, send)

@@ -25,9 +25,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.errors import api_problem
-from api.rate_limits import ROUTING
 from api.request_context import services_of
-from api.spec_policy import IDEMPOTENCY_HEADER
+from api.spec_policy import IDEMPOTENCY_HEADER, routed_operation
 from models import IdempotencyKey
 
 KEPT_FOR = timedelta(hours=24)
@@ -53,7 +52,7 @@ class IdempotencyMiddleware:
         self.operation_ids = operation_ids
 
     async def __call__(self, scope, receive, send):
-        operation_id = scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")
+        operation_id = routed_operation(scope)
         key = _header(scope) if operation_id in self.operation_ids else None
         user_id = scope.get("state", {}).get("user_id")
         if key is None or user_id is None:

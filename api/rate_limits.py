@@ -27,12 +27,11 @@ from limits.errors import StorageError
 from starlette.datastructures import MutableHeaders
 
 from api.errors import api_problem
-from api.spec_policy import OperationPolicy, Quota
+from api.spec_policy import OperationPolicy, Quota, routed_operation
 
 logger = logging.getLogger(__name__)
 RETRY_REDIS_SECONDS = 5
 REDIS_TIMEOUT_SECONDS = 0.5
-ROUTING = "connexion_routing"
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ class RateLimitMiddleware:
                        for operation_id, policy in policies.items() if policy.request_quotas}
 
     async def __call__(self, scope, receive, send):
-        operation_id = scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")
+        operation_id = routed_operation(scope)
         quotas = self.quotas.get(operation_id) if scope["type"] == "http" else None
         if not quotas:
             return await self.app(scope, receive, send)
@@ -174,7 +173,7 @@ class FailureBudget:
 
     def __init__(self, scope, username: str):
         self.limiter: RateLimiter = scope["state"]["rate_limiter"]
-        route = scope["extensions"][ROUTING]["operation_id"]
+        route = routed_operation(scope)
         self.quotas = self.limiter.policies[route].failure_quotas
         self.keys = [caller(scope, quota, username) for quota in self.quotas]
 

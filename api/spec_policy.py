@@ -7,6 +7,8 @@ takes an `Idempotency-Key`, and its deprecation (`deprecated`,
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from connexion.middleware.abstract import ROUTING_CONTEXT
+
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = "#/components/parameters/IdempotencyKey"
 READ_METHODS = ("get", "head")
@@ -44,6 +46,12 @@ class OperationPolicy:
     @property
     def failure_quotas(self) -> tuple[Quota, ...]:
         return tuple(q for q in self.quotas if q.counts == "failures")
+
+
+def routed_operation(scope) -> str | None:
+    """The operation Connexion routed this request to, by its handler's name
+    (`api.items.create_item`): the key the middlewares find policies by."""
+    return scope.get("extensions", {}).get(ROUTING_CONTEXT, {}).get("operation_id")
 
 
 def operation_policies(spec: dict, key=lambda operation: operation["operationId"]
