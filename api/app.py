@@ -31,6 +31,7 @@ from api.security import security_map
 from api.services import Services
 from api.spec_document import SpecDocument
 from api.spec_policy import OperationPolicy, operation_policies
+from api.token_view import keep_current
 from api.validation import validator_map
 from openapi import BASE_PATH, SPEC_PATH
 
@@ -52,7 +53,8 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
     lookups and error handlers all run in anyio's default pool, 40 threads
     unless told), starts the rate limiter and the pruning of expired rows in
     this event loop, and yields what Starlette then puts on every request's
-    `scope["state"]` (api.request_context)."""
+    `scope["state"]` (api.request_context). On PostgreSQL it also keeps the
+    token view current (api.token_view)."""
     settings = services.settings
 
     @asynccontextmanager
@@ -60,17 +62,20 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
         to_thread.current_default_thread_limiter().total_tokens = settings.handler_threads
         limiter = RateLimiter(policies, settings.rate_limit_storage_url,
                               settings.rate_limit_scale, settings.rate_limit_key_prefix)
-        pruning = None
+        tasks = []
         if settings.prune_interval_seconds:
-            pruning = asyncio.create_task(
-                prune_every(services.database, settings.prune_interval_seconds))
+            tasks.append(asyncio.create_task(
+                prune_every(services.database, settings.prune_interval_seconds)))
+        if services.token_view is not None:
+            tasks.append(asyncio.create_task(
+                keep_current(services.token_view, settings.database_url)))
         try:
             yield {"services": services, "rate_limiter": limiter}
         finally:
-            if pruning is not None:
-                pruning.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await pruning
+                    await task
 
     return lifespan
 

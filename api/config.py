@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from api.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST
+from api.token_view import BEAT_SECONDS
 
 # Relative to the working directory: never inside an installed package.
 DEFAULT_INSTANCE_PATH = Path("instance")
@@ -52,6 +53,10 @@ class Settings:
     rate_limit_key_prefix: str = "stores-api"
     # Seconds between two prunes of expired rows in each worker; 0: never.
     prune_interval_seconds: float = 3600.0
+    # On PostgreSQL, a revocation is refused by every worker of every host
+    # within this many seconds, without a database round trip per request
+    # (api/token_view.py); 0: every request asks the database.
+    token_view_bound_seconds: float = 1.0
     # True when JWT_SECRET_KEY was unset and the instance folder's key is used.
     secret_key_generated: bool = False
 
@@ -88,6 +93,7 @@ class Settings:
             rate_limit_scale=float(env.get("RATE_LIMIT_SCALE", 1)),
             rate_limit_key_prefix=env.get("RATE_LIMIT_KEY_PREFIX") or "stores-api",
             prune_interval_seconds=float(env.get("PRUNE_INTERVAL_SECONDS", 3600)),
+            token_view_bound_seconds=float(env.get("TOKEN_VIEW_BOUND_SECONDS", 1)),
         )
         values.update(overrides)
         if values["handler_threads"] < 1:
@@ -96,6 +102,9 @@ class Settings:
             raise ValueError("RATE_LIMIT_SCALE must be a positive number")
         if not 0 <= values["prune_interval_seconds"] < float("inf"):
             raise ValueError("PRUNE_INTERVAL_SECONDS must be 0 or more")
+        bound = values["token_view_bound_seconds"]
+        if not (bound == 0 or 2 * BEAT_SECONDS <= bound <= 60):
+            raise ValueError(f"TOKEN_VIEW_BOUND_SECONDS must be 0, or {2 * BEAT_SECONDS} to 60")
         if values["max_body_bytes"] < 1024:
             raise ValueError("MAX_BODY_BYTES must be at least 1024")
         if values["public_url"]:

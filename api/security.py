@@ -4,8 +4,10 @@ The spec names these functions (`x-tokenInfoFunc`, `x-bearerInfoFunc`); Connexio
 calls them for every secured operation and compares the scopes returned here with
 the scopes the operation requires (`admin`, `fresh`), answering 401 or 403 itself.
 
-They run on the event loop, so the database lookup is moved to a worker thread
-instead of blocking every other request on this worker.
+They run on the event loop. Whether an access token, its chain or its user is
+gone is answered by the worker's token view (api/token_view.py) while it is
+current; otherwise, and for refresh tokens, by the database, in a worker thread
+so as not to block every other request on this worker.
 """
 
 import functools
@@ -22,12 +24,16 @@ from connexion.security import (
 from api.request_context import services_of
 from api.tokens import ACCESS, REFRESH, InvalidToken, live_token_user
 
+REVOKED = "the token has been revoked or its user no longer exists"
+
 
 async def access_token_info(token: str, request) -> dict:
     """Token info for the `accessToken` scheme: a live, unrevoked access token."""
     services = services_of(request.scope)
     claims = _decode(services, token, ACCESS)
-    is_admin = await to_thread.run_sync(_live_token_user, services, claims, True)
+    is_admin = _known_user(services.token_view, claims)
+    if is_admin is None:
+        is_admin = await to_thread.run_sync(_live_token_user, services, claims, True)
     request.scope["state"]["user_id"] = int(claims["sub"])  # for the access log
     scopes = ["admin"] if is_admin else []
     if claims.get("fresh") is True:
@@ -55,11 +61,24 @@ def _decode(services, token: str, token_type: str) -> dict:
         raise OAuthProblem(detail=str(exc)) from None
 
 
+def _known_user(view, claims: dict) -> bool | None:
+    """The user's `is_admin` from the token view, or None when it cannot say."""
+    if view is None or not view.is_current():
+        return None
+    if view.is_revoked(claims):
+        raise OAuthProblem(detail=REVOKED)
+    return view.admins.get(int(claims["sub"]))
+
+
 def _live_token_user(services, claims: dict, check_jti: bool) -> bool:
+    view = services.token_view
+    changes = view.user_changes() if view else 0
     with services.database.single_reads.connect() as connection:
         is_admin = live_token_user(connection, claims, check_jti=check_jti)
     if is_admin is None:
-        raise OAuthProblem(detail="the token has been revoked or its user no longer exists")
+        raise OAuthProblem(detail=REVOKED)
+    if view is not None:
+        view.remember_user(int(claims["sub"]), is_admin, changes)
     return is_admin
 
 

@@ -3,8 +3,11 @@
 import hashlib
 from dataclasses import dataclass
 
+from sqlalchemy import event
+
 from api.config import Settings
 from api.passwords import PasswordHasher
+from api.token_view import TokenView
 from api.tokens import TokenService
 from models import Database
 
@@ -16,12 +19,15 @@ class Services:
     tokens: TokenService
     passwords: PasswordHasher
     cursor_key: bytes
+    # What this worker knows of revocations and users (PostgreSQL only).
+    token_view: TokenView | None
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
+        database = Database(settings.database_url, pool_size=settings.handler_threads)
         return cls(
             settings=settings,
-            database=Database(settings.database_url, pool_size=settings.handler_threads),
+            database=database,
             tokens=TokenService(
                 secret_key=settings.jwt_secret_key,
                 access_lifetime=settings.access_token_lifetime,
@@ -33,4 +39,24 @@ class Services:
             cursor_key=hashlib.sha256(
                 b"stores-api cursor\0" + settings.jwt_secret_key.encode()
             ).digest(),
+            token_view=_token_view(settings, database),
         )
+
+
+def _token_view(settings: Settings, database: Database) -> TokenView | None:
+    """A view kept current by LISTEN/NOTIFY, and told at once of what this
+    worker's own sessions commit; none on SQLite or when turned off."""
+    if database.engine.dialect.name != "postgresql" or not settings.token_view_bound_seconds:
+        return None
+    view = TokenView(settings.token_view_bound_seconds)
+
+    @event.listens_for(database.sessionmaker, "after_commit")
+    def committed(session):
+        view.apply_committed(session.info.pop("token_view", {}))
+
+    @event.listens_for(database.sessionmaker, "after_soft_rollback")
+    def rolled_back(session, _previous_transaction):
+        if not session.in_transaction():
+            session.info.pop("token_view", None)
+
+    return view

@@ -6,8 +6,9 @@ be revoked at once when a rotated refresh token is presented again.
 """
 
 import re
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.token_view import note_revoked
 from models import RevokedToken, User
 
 ALGORITHM = "HS256"  # pinned: decoding accepts nothing else, `none` included
@@ -34,6 +36,8 @@ CLAIM_SHAPES = {
     "scope": re.compile(r"^[a-z ]{0,40}$"),
 }
 MAX_USER_ID = 2**31 - 1
+# Verified tokens remembered per worker; past this the memory starts over.
+VERIFIED_KEPT = 10_000
 
 
 class InvalidToken(Exception):
@@ -45,6 +49,10 @@ class TokenService:
     secret_key: str
     access_lifetime: timedelta
     refresh_lifetime: timedelta
+    # Claims of tokens whose signature and shape were verified, by token: a
+    # client sends the same token with every request, and verifying it again
+    # gives the same answer. Expiry and type are checked on every use.
+    _verified: dict = field(default_factory=dict, compare=False, repr=False)
 
     def issue_pair(self, user: User, *, fresh: bool, chain_id: str | None = None) -> dict:
         """A TokenPair for `user`; `chain_id` continues a rotation chain."""
@@ -75,6 +83,21 @@ class TokenService:
         return jwt.encode(claims, self.secret_key, algorithm=ALGORITHM)
 
     def decode(self, token: str, expected_type: str, *, verify_exp: bool = True) -> dict:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            if len(self._verified) >= VERIFIED_KEPT:
+                self._verified.clear()
+            self._verified[token] = claims
+        # As PyJWT checks it: expired from the second `exp` names, no leeway.
+        if verify_exp and claims["exp"] <= int(time.time()):
+            raise InvalidToken("the token has expired")
+        if claims["type"] != expected_type:
+            raise InvalidToken(f"this operation needs a token of type {expected_type!r}")
+        return claims
+
+    def _verify(self, token: str) -> dict:
+        """The claims of a token of ours, whatever its expiry."""
         try:
             claims = jwt.decode(
                 token,
@@ -82,17 +105,13 @@ class TokenService:
                 algorithms=[ALGORITHM],
                 options={
                     "require": ["sub", "jti", "sid", "type", "iat", "exp"],
-                    "verify_exp": verify_exp,
+                    "verify_exp": False,
                 },
             )
-        except jwt.ExpiredSignatureError:
-            raise InvalidToken("the token has expired") from None
         except jwt.InvalidTokenError:
             raise InvalidToken("the token is malformed or badly signed") from None
         if not well_formed(claims):
             raise InvalidToken("the token is malformed or badly signed")
-        if claims["type"] != expected_type:
-            raise InvalidToken(f"this operation needs a token of type {expected_type!r}")
         return claims
 
 
@@ -101,7 +120,8 @@ def well_formed(claims: dict) -> bool:
         value = claims.get(name, "")
         if not isinstance(value, str) or not shape.fullmatch(value):
             return False
-    return int(claims["sub"]) <= MAX_USER_ID and isinstance(claims.get("fresh", False), bool)
+    return (int(claims["sub"]) <= MAX_USER_ID and isinstance(claims.get("fresh", False), bool)
+            and all(type(claims[name]) is int for name in ("iat", "exp")))
 
 
 # Built once: the check runs on every request, and building a statement costs
@@ -139,6 +159,7 @@ def revoke_chain(session: Session, claims: dict, lifetime: timedelta) -> None:
 
 
 def _insert_revocation(session: Session, jti: str, claims: dict, expires_at=None) -> bool:
+    expires_at = expires_at or datetime.fromtimestamp(claims["exp"], UTC)
     # A savepoint: a concurrent revocation of the same id is an answer, not an error.
     try:
         with session.begin_nested():
@@ -146,11 +167,11 @@ def _insert_revocation(session: Session, jti: str, claims: dict, expires_at=None
                 insert(RevokedToken).values(
                     jti=jti,
                     user_id=int(claims["sub"]),
-                    expires_at=expires_at
-                    or datetime.fromtimestamp(claims["exp"], UTC),
+                    expires_at=expires_at,
                     revoked_at=datetime.now(UTC),
                 )
             )
     except IntegrityError:
         return False
+    note_revoked(session, jti, expires_at)  # this worker's view knows at commit
     return True

@@ -6,6 +6,7 @@ from api.pagination import paginate
 from api.persistence import get_or_404
 from api.representations import user_json
 from api.request_context import db
+from api.token_view import note_user_changed
 from models import User
 
 
@@ -35,5 +36,6 @@ def delete_user(user_id):
         if len(admins) <= 1:
             raise conflict("the last admin cannot be deleted")
     session.delete(target)
+    note_user_changed(session, user_id)  # its tokens stop working here at once
     session.commit()
     return None, 204

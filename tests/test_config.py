@@ -41,6 +41,7 @@ def test_the_environment_sets_everything(tmp_path):
         "PASSWORD_HASH_TIME_COST": "2",
         "PASSWORD_HASH_MEMORY_KIB": "19456",
         "HANDLER_THREADS": "8",
+        "TOKEN_VIEW_BOUND_SECONDS": "0",
     })
     assert settings.database_url == "postgresql+psycopg://db/stores"
     assert settings.jwt_secret_key == "from-the-environment-" + "k" * 32
@@ -51,7 +52,14 @@ def test_the_environment_sets_everything(tmp_path):
     assert settings.validate_responses is True
     assert (settings.password_hash_time_cost, settings.password_hash_memory_kib) == (2, 19456)
     assert settings.handler_threads == 8
+    assert settings.token_view_bound_seconds == 0
     assert not (tmp_path / SECRET_KEY_FILE).exists()
+
+
+@pytest.mark.parametrize("bound", ["0.1", "61", "-1", "nan"])
+def test_the_token_view_bound_is_0_or_several_beats(tmp_path, bound):
+    with pytest.raises(ValueError, match="TOKEN_VIEW_BOUND_SECONDS must be 0, or 0.4 to 60"):
+        Settings.from_env({"INSTANCE_PATH": str(tmp_path), "TOKEN_VIEW_BOUND_SECONDS": bound})
 
 
 @pytest.mark.parametrize("threads", ["0", "-2"])

@@ -1,0 +1,202 @@
+"""Where the time of one request goes, in instructions: repeatable however busy
+the machine is, unlike seconds.
+
+    python -m bench.instructions                  # callgrind, every scenario
+    python -m bench.instructions get_item         # one scenario
+    python -m bench.instructions --profile get_item   # cProfile's top functions
+
+The service is built in this process against a fresh database (PostgreSQL
+when reachable, else SQLite) seeded with 10 stores and 1,000 items, and is
+called through ASGI with no server and no socket. Under callgrind each
+scenario runs twice, with N and with 2N requests after the same warm-up:
+the difference over N is what one request costs, startup excluded. Counted
+in this process: the service's Python and, on SQLite, the database. On
+PostgreSQL the database server's own work is not counted.
+"""
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import re
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+REQUESTS = int(os.environ.get("INSTRUCTIONS_REQUESTS", "200"))
+WARMUP = 50
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-" + "k" * 64
+
+
+def scenarios(sample: dict) -> dict:
+    """method, path, query, body: the reads and writes of `make bench`."""
+    item, store, tag = sample["item_id"], sample["store_id"], sample["tag_id"]
+    return {
+        "get_item": ("GET", f"/api/v1/items/{item}", "", None),
+        "get_store": ("GET", f"/api/v1/stores/{store}", "", None),
+        "items_by_store": ("GET", "/api/v1/items", f"store_id={store}", None),
+        "items_by_store_100": ("GET", "/api/v1/items", f"store_id={store}&limit=100", None),
+        "items_by_tag": ("GET", "/api/v1/items", f"tag_id={tag}", None),
+        "put_item": ("PUT", f"/api/v1/items/{item}", "",
+                     b'{"name": "Bench item", "price": 12.5, "description": "put"}'),
+        "link_item_tag": ("PUT", f"/api/v1/items/{item}/tags/{sample['item_tag_id']}", "",
+                          None),
+    }
+
+
+class Driver:
+    """The service's ASGI app, its lifespan started, called as a server would."""
+
+    def __init__(self, app):
+        self.app = app
+        self.state: dict = {}
+        self._lifespan_events: asyncio.Queue = asyncio.Queue()
+
+    async def start(self) -> None:
+        started = asyncio.Event()
+
+        async def receive():
+            return await self._lifespan_events.get()
+
+        async def send(message):
+            assert message["type"] == "lifespan.startup.complete", message
+            started.set()
+
+        await self._lifespan_events.put({"type": "lifespan.startup"})
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": self.state}
+        self._lifespan = asyncio.ensure_future(self.app(scope, receive, send))
+        await started.wait()
+
+    async def call(self, method: str, path: str, query: str = "", body: bytes | None = None,
+                   token: str = "") -> tuple[int, bytes]:
+        headers = [(b"host", b"127.0.0.1:8000"), (b"accept", b"application/json")]
+        if token:
+            headers.append((b"authorization", f"Bearer {token}".encode()))
+        if body is not None:
+            headers += [(b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode())]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": query.encode(), "root_path": "", "headers": headers,
+                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+                 "state": self.state.copy()}
+        sent = False
+        status, chunks = 0, []
+
+        async def receive():
+            nonlocal sent
+            if sent:
+                await asyncio.Event().wait()  # no disconnect while the app works
+            sent = True
+            return {"type": "http.request", "body": body or b"", "more_body": False}
+
+        async def send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return status, b"".join(chunks)
+
+
+def database_url(folder: str) -> str:
+    from tests import postgres_suite
+
+    if postgres_suite.reachable():
+        name = f"stores_instructions_{uuid.uuid4().hex[:8]}"
+        with postgres_suite.admin_connection() as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return (f"postgresql+psycopg://{postgres_suite.USER}@{postgres_suite.HOST}:"
+                f"{postgres_suite.PORT}/{name}")
+    return f"sqlite:///{folder}/instructions.db"
+
+
+async def run(scenario: str, requests: int, profile: bool) -> None:
+    from api import migrate
+    from api.app import create_app
+    from api.config import Settings
+    from bench.seed import BENCH_PASSWORD, BENCH_USER, seed
+
+    url = os.environ["DATABASE_URL"]
+    migrate.upgrade(url)
+    sample = seed(url, stores=10, items=1_000)
+    settings = Settings.from_env({"DATABASE_URL": url, "JWT_SECRET_KEY": SECRET,
+                                  "LOG_LEVEL": "WARNING", "RATE_LIMIT_SCALE": "1000000",
+                                  "PRUNE_INTERVAL_SECONDS": "0"})
+    driver = Driver(create_app(settings))
+    await driver.start()
+    status, body = await driver.call(
+        "POST", "/api/v1/auth/login",
+        body=json.dumps({"username": BENCH_USER, "password": BENCH_PASSWORD}).encode())
+    assert status == 200, body
+    token = json.loads(body)["access_token"]
+    method, path, query, payload = scenarios(sample)[scenario]
+
+    async def requests_of(count: int) -> None:
+        for _ in range(count):
+            status, body = await driver.call(method, path, query, payload, token)
+            assert status in (200, 204), (status, body[:200])
+
+    await requests_of(WARMUP)
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await requests_of(requests)
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(45)
+    else:
+        await requests_of(requests)
+
+
+def instructions(scenario: str, requests: int, env: dict) -> int:
+    """Instructions callgrind counted for the whole process."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/out",
+             sys.executable, "-m", "bench.instructions", "--inner", scenario,
+             "--requests", str(requests)],
+            env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenarios", nargs="*")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--requests", type=int, default=REQUESTS)
+    args = parser.parse_args()
+    if args.inner or args.profile:
+        asyncio.run(run(args.scenarios[0], args.requests, args.profile))
+        return 0
+    from tests import postgres_suite
+
+    names = args.scenarios or ["get_item", "get_store", "items_by_store", "put_item"]
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in names:
+            counts = []
+            for requests in (args.requests, 2 * args.requests):
+                url = database_url(folder)
+                env = {**os.environ, "DATABASE_URL": url, "PYTHONHASHSEED": "0"}
+                try:
+                    counts.append(instructions(name, requests, env))
+                finally:
+                    if url.startswith("postgresql"):
+                        postgres_suite.drop_databases(url.rsplit("/", 1)[1])
+                    else:
+                        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+            results[name] = (counts[1] - counts[0]) // args.requests
+            print(f"{name:20} {results[name] / 1e6:.2f}M instructions per request", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
