@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import json
 import re
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from starlette.responses import Response
 
+from api import json_out
 from api.config import Settings
 from api.cors import CrossOriginMiddleware, cors_options
 from api.deprecation import DeprecationMiddleware
@@ -93,8 +93,8 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     app.add_api(
         SPEC_PATH.name,
         resolver=SessionJSONResolver(),
-        # Compact JSON, without the spaces json.dumps puts after separators.
-        jsonifier=Jsonifier(json, separators=(",", ":")),
+        # Compact JSON, written by orjson.
+        jsonifier=Jsonifier(json_out),
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=validator_map(),

@@ -5,16 +5,16 @@ what a client would read changes (a store's item count included).
 """
 
 import hashlib
-import json
 
 from connexion import request
 
 from api.errors import api_problem
+from api.json_out import dumps_bytes
 
 
 def etag(representation: dict) -> str:
-    canonical = json.dumps(representation, sort_keys=True, separators=(",", ":"))
-    return f'"{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"'
+    canonical = dumps_bytes(representation, sort_keys=True)
+    return f'"{hashlib.sha256(canonical).hexdigest()[:32]}"'
 
 
 def conditional_get(representation: dict) -> tuple:

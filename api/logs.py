@@ -7,7 +7,6 @@ set. It never carries a query string, a header or a body, so no token or
 password can reach it.
 """
 
-import json
 import logging
 import logging.config
 import re
@@ -16,6 +15,8 @@ import uuid
 from datetime import UTC, datetime
 
 from starlette.datastructures import Headers, MutableHeaders
+
+from api.json_out import dumps_bytes
 
 ACCESS_LOGGER = "stores_api.access"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -109,7 +110,7 @@ class AccessLogMiddleware:
             }
             if "deprecated_operation" in state:  # who still calls it, for its sunset
                 line["deprecated"] = state["deprecated_operation"]
-            self.logger.info(json.dumps(line))
+            self.logger.info(dumps_bytes(line).decode())
 
 
 def _excerpt(text: str) -> str:
