@@ -21,6 +21,7 @@ from api.deprecation import DeprecationMiddleware
 from api.errors import register_error_handlers
 from api.idempotency import IdempotencyMiddleware
 from api.logs import AccessLogMiddleware, configure_logging
+from api.operations import ApiOnce
 from api.pruning import prune_every
 from api.rate_limits import RateLimiter, RateLimitMiddleware
 from api.reference_docs import ReferenceDocs
@@ -45,6 +46,7 @@ class StoresApp(AsyncApp):
 
     def __init__(self, services: Services, policies: dict[str, OperationPolicy], **kwargs):
         super().__init__(__name__, lifespan=serving(services, policies), **kwargs)
+        self._middleware_app.api_cls = ApiOnce  # api/operations.py
         self.services = services
 
 

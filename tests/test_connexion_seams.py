@@ -66,3 +66,32 @@ def test_security_handlers_still_ask_accepts_kwarg():
     assert parameters(AbstractSecurityHandler._accepts_kwarg) == ["func", "keyword"]
     source = inspect.getsource(AbstractSecurityHandler)
     assert "self._accepts_kwarg(" in source
+
+
+def test_operations_still_build_their_call_chain_where_api_operations_builds_it_once():
+    from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
+    from connexion.decorators import StarletteDecorator
+    from connexion.decorators.main import BaseDecorator
+
+    assert isinstance(vars(AsyncOperation)["fn"], property)
+    assert parameters(AsyncOperation.__init__) == [
+        "self", "fn", "jsonifier", "operation_id", "pythonic_params"]
+    assert AsyncASGIApp.api_cls is AsyncApi
+    assert "make_operation" in vars(AsyncApi)
+    assert isinstance(vars(BaseDecorator)["uri_parser"], property)
+    assert parameters(BaseDecorator.decorate) == ["self", "function"]
+    # What our wrapper does instead, per request: the request from the context.
+    source = inspect.getsource(StarletteDecorator.__mro__[1].__call__)
+    assert "self.framework.get_request(" in source and "self.decorate(function)" in source
+
+
+def test_a_handlers_signature_is_inspected_once_however_many_requests(client, monkeypatch):
+    from connexion.decorators import parameter
+
+    inspected = []
+    original = parameter.inspect_function_arguments
+    monkeypatch.setattr(parameter, "inspect_function_arguments",
+                        lambda function: inspected.append(function) or original(function))
+    for _ in range(3):
+        assert client.get("/api/v1/health").status_code == 200
+    assert len(inspected) <= 1  # none when an earlier test already called it
