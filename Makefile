@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint check-spec client bench lock clean
+.PHONY: run test test-fast lint check-spec client bench instructions lock clean
 
 # Exactly what CI tested: every dependency pinned, with its hashes, in
 # requirements.lock; then the project itself, without dependencies.
@@ -46,6 +46,12 @@ lock:
 bench: $(BIN)/stores-api
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.run
+
+# Instructions per request, counted by callgrind in process (needs valgrind):
+# repeatable whatever else the machine does. About 5 minutes per scenario.
+instructions: $(BIN)/stores-api
+	@command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
+	$(BIN)/python -m bench.instructions $(SCENARIOS)
 
 # Both clients from the contract alone, each versioned as its info.version:
 # a Python wheel and an npm package (needs Node.js), in dist/clients/.

@@ -16,7 +16,7 @@ items to show that their cost stays flat with size.
 
 Reported: per scenario and server the median and spread of every metric, and
 the service's ratios to the Flask reference (CPU per request, p50, p99).
-Every round is kept in reports/bench.json.
+Every round is kept in reports/bench.json (bench-<N>-items.json for BENCH_ITEMS=N).
 """
 
 import json
@@ -39,7 +39,8 @@ from bench.seed import BENCH_PASSWORD, BENCH_USER, seed
 from tests.live_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-REPORT = ROOT / "reports" / "bench.json"
+REPORT = ROOT / "reports" / (f"bench-{os.environ['BENCH_ITEMS']}-items.json"
+                             if "BENCH_ITEMS" in os.environ else "bench.json")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ITEMS = int(os.environ.get("BENCH_ITEMS", "100000"))  # smaller for a quick try
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
