@@ -58,19 +58,25 @@ class Driver:
         self._lifespan_events: asyncio.Queue = asyncio.Queue()
 
     async def start(self) -> None:
-        started = asyncio.Event()
+        self._answers: asyncio.Queue = asyncio.Queue()
 
         async def receive():
             return await self._lifespan_events.get()
 
         async def send(message):
-            assert message["type"] == "lifespan.startup.complete", message
-            started.set()
+            await self._answers.put(message["type"])
 
-        await self._lifespan_events.put({"type": "lifespan.startup"})
         scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": self.state}
         self._lifespan = asyncio.ensure_future(self.app(scope, receive, send))
-        await started.wait()
+        await self._lifespan_events.put({"type": "lifespan.startup"})
+        answer = await self._answers.get()
+        assert answer == "lifespan.startup.complete", answer
+
+    async def stop(self) -> None:
+        await self._lifespan_events.put({"type": "lifespan.shutdown"})
+        answer = await self._answers.get()
+        assert answer == "lifespan.shutdown.complete", answer
+        await self._lifespan
 
     async def call(self, method: str, path: str, query: str = "", body: bytes | None = None,
                    token: str = "") -> tuple[int, bytes]:
@@ -153,6 +159,7 @@ async def run(scenario: str, requests: int, profile: bool) -> None:
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(45)
     else:
         await requests_of(requests)
+    await driver.stop()
 
 
 def instructions(scenario: str, requests: int, env: dict) -> int:
