@@ -52,7 +52,9 @@ class TokenView:
         self.admins: dict[int, bool] = {}  # user id -> is_admin, for users that exist
         self.trusted_until = 0.0
         self._user_changes = 0
-        self._lock = threading.Lock()  # handler threads apply commits too
+        # Handler threads apply their commits while the listener applies
+        # notifications: changes to either dict take the lock.
+        self._lock = threading.Lock()
 
     def is_current(self) -> bool:
         return self.clock() < self.trusted_until
@@ -81,7 +83,8 @@ class TokenView:
             self.admins[user_id] = is_admin
 
     def revoke(self, token_id: str, expires_at: float) -> None:
-        self.revoked[token_id] = expires_at
+        with self._lock:
+            self.revoked[token_id] = expires_at
 
     def forget_user(self, user_id: int) -> None:
         with self._lock:
@@ -97,7 +100,9 @@ class TokenView:
 
     def drop_expired(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        self.revoked = {jti: until for jti, until in self.revoked.items() if until > now}
+        with self._lock:  # in place: a handler thread may be adding one
+            for token_id in [jti for jti, until in self.revoked.items() if until <= now]:
+                del self.revoked[token_id]
 
     def apply(self, payload: str) -> None:
         """One notification of the triggers: `revoked <id> <expires epoch>` or
