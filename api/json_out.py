@@ -1,4 +1,4 @@
-"""JSON out, written by orjson: response bodies, ETags and access-log lines.
+"""JSON out, written by orjson: response bodies and ETags.
 
 orjson encodes the service's dicts of str, int, float, bool and None several
 times faster than the standard library, with the same compact separators.

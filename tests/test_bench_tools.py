@@ -17,4 +17,4 @@ def test_the_instruction_harness_serves_a_scenario_in_process(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "function calls" in done.stderr  # the profile of the 5 requests
-    assert done.stderr.count('"status":200') >= 5 + 50  # warm-up and measured, all 200
+    assert done.stderr.count('"status": 200') >= 5 + 50  # warm-up and measured, all 200
