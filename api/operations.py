@@ -1,5 +1,8 @@
-"""Connexion's per-operation call chain, built once per operation instead of
-once per request.
+"""Connexion's per-operation work, done once per operation instead of once
+per request.
+
+The call chain
+--------------
 
 For every request, Connexion's AsyncOperation builds a new decorator, a new
 URI parser from the operation's parameters, and the handler's decorator
@@ -12,13 +15,49 @@ This replaces `AsyncOperation.fn`, a property of Connexion's, and the
 wrapper of `ASGIDecorator.__call__`; it is installed through the
 middleware app's `api_cls`. pyproject.toml pins Connexion to 3.3, and
 tests/test_connexion_seams.py fails if an upgrade changes what it relies on.
+
+Request validation
+------------------
+For every request, Connexion's RequestValidationOperation builds a URI
+parser, a parameter validator and, for a body, a body validator and a second
+URI parser, from the operation alone. `RequestValidationOnce` builds them on
+the first request and keeps them; what they check is unchanged.
+
+The Swagger UI's router
+-----------------------
+Connexion hands every request to the Swagger UI's router, a Starlette router
+with a mount per API, to find that nearly none is for it.
+`SwaggerUIOnItsPaths` asks that router only about paths that can lead to
+the UI.
+
+Path-level parameters
+---------------------
+Connexion adds a path's shared parameters to the operation's own list in
+place, once for each of its layers that builds the operation: `getItem`'s
+`item_id` was validated six times per request. `path_parameters_in_operations`
+folds them into each operation before Connexion reads the spec, with
+OpenAPI's rule that an operation's parameter of the same name and location
+wins.
 """
 
+import copy
 import functools
 
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.middleware.request_validation import (
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.utils import is_nullable
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+# Body validators kept per operation, by media type and charset: both come
+# from the caller, so past this many the rest are built per request.
+BODY_VALIDATORS_KEPT = 8
 
 
 class DecoratorOnce(StarletteDecorator):
@@ -49,3 +88,120 @@ class ApiOnce(AsyncApi):
     def make_operation(self, operation) -> OperationOnce:
         return OperationOnce.from_operation(
             operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
+
+
+class RequestValidationOnce(RequestValidationOperation):
+    @functools.cached_property
+    def _uri_parser(self):
+        operation = self._operation
+        return operation._uri_parser_class(operation.parameters, operation.body_definition())
+
+    @functools.cached_property
+    def _parameter_validator(self):
+        return self._validator_map["parameter"](
+            self._operation.parameters,
+            uri_parser=self._uri_parser,
+            strict_validation=self.strict_validation,
+            security_query_params=self.security_query_params,
+        )
+
+    @functools.cached_property
+    def _body_validators(self) -> dict:
+        return {}
+
+    def _body_validator(self, mime_type: str, encoding: str):
+        """Connexion's body validator for this media type, or None where the
+        operation takes no body of it (as Connexion, which skips those)."""
+        key = mime_type, encoding
+        if key in self._body_validators:
+            return self._body_validators[key]
+        validator = body_validator = None
+        schema = self._operation.body_schema(mime_type)
+        if schema:
+            try:
+                body_validator = self._validator_map["body"][mime_type]  # media ranges
+            except KeyError:
+                pass
+        if body_validator is not None:
+            validator = body_validator(
+                schema=schema,
+                required=self._operation.request_body.get("required", False),
+                nullable=is_nullable(self._operation.body_definition(mime_type)),
+                encoding=encoding,
+                strict_validation=self.strict_validation,
+                uri_parser=self._uri_parser,
+            )
+        if len(self._body_validators) < BODY_VALIDATORS_KEPT:
+            self._body_validators[key] = validator
+        return validator
+
+    async def __call__(self, scope, receive, send):
+        # Connexion's steps, in its order: parameters, media type, body.
+        self._parameter_validator.validate(scope)
+        mime_type, encoding = self.extract_content_type(scope["headers"])
+        self.validate_mime_type(mime_type)
+        validator = self._body_validator(mime_type, encoding)
+        if validator is not None:
+            receive, scope = await validator.wrap_receive(receive, scope=scope)
+        await self.next_app(scope, receive, send)
+
+
+class RequestValidationApiOnce(RequestValidationAPI):
+    def make_operation(self, operation) -> RequestValidationOnce:
+        return RequestValidationOnce(
+            self.next_app, operation=operation, strict_validation=self.strict_validation,
+            validator_map=self.validator_map)
+
+
+class RequestValidationMiddlewareOnce(RequestValidationMiddleware):
+    api_cls = RequestValidationApiOnce
+
+
+def path_parameters_in_operations(spec: dict) -> dict:
+    """A copy of `spec` where each path's shared parameters are listed in each
+    of its operations instead, unless the operation has its own of that name
+    and location."""
+    spec = copy.deepcopy(spec)
+    for item in spec.get("paths", {}).values():
+        shared = item.pop("parameters", [])
+        for method in HTTP_METHODS:
+            if method not in item:
+                continue
+            own = item[method].setdefault("parameters", [])
+            named = {_name_and_location(spec, parameter) for parameter in own}
+            own.extend(copy.deepcopy(parameter) for parameter in shared
+                       if _name_and_location(spec, parameter) not in named)
+    return spec
+
+
+def _name_and_location(spec: dict, parameter: dict) -> tuple[str, str]:
+    while "$ref" in parameter:  # local references only: the spec has no others
+        node = spec
+        for part in parameter["$ref"].removeprefix("#/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        parameter = node
+    return parameter["name"], parameter["in"]
+
+
+class SwaggerUIOnItsPaths(SwaggerUIMiddleware):
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self._ui_paths: list[str] = []
+        self._base_paths: list[str] = []
+
+    def add_api(self, *args, **kwargs) -> None:
+        super().add_api(*args, **kwargs)
+        mount = self.router.routes[-1]  # the API's, at its base path
+        # The base path itself: Starlette redirects it to the base path and a slash.
+        self._base_paths.append(mount.path)
+        self._ui_paths = sorted({*self._ui_paths,
+                                 *(mount.path + route.path.rstrip("/") for route in mount.routes)})
+
+    async def __call__(self, scope, receive, send) -> None:
+        # Substrings, not prefixes: behind a proxy's root path the path starts with it.
+        path = scope.get("path", "")
+        if scope["type"] == "http" and not any(ui in path for ui in self._ui_paths) \
+                and not path.rstrip("/").endswith(tuple(self._base_paths)):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

@@ -95,3 +95,52 @@ def test_a_handlers_signature_is_inspected_once_however_many_requests(client, mo
     for _ in range(3):
         assert client.get("/api/v1/health").status_code == 200
     assert len(inspected) <= 1  # none when an earlier test already called it
+
+
+def test_request_validation_still_takes_the_steps_request_validation_once_takes():
+    from connexion.middleware.main import ConnexionMiddleware
+    from connexion.middleware.request_validation import (
+        RequestValidationAPI,
+        RequestValidationMiddleware,
+        RequestValidationOperation,
+    )
+
+    # api/operations.py repeats these steps with what it built once; a step
+    # added by an upgrade must be added there too.
+    source = inspect.getsource(RequestValidationOperation.__call__)
+    for step in ("parameter_validator.validate(scope)", "self.extract_content_type(headers)",
+                 "self.validate_mime_type(mime_type)", "self._operation.body_schema(mime_type)",
+                 "await validator.wrap_receive(receive, scope=scope)",
+                 "await self.next_app(scope, receive, send)"):
+        assert step in source, step
+    assert source.count("validator") == 11  # no other validator than these
+    assert parameters(RequestValidationOperation.__init__) == [
+        "self", "next_app", "operation", "strict_validation", "validator_map"]
+    assert RequestValidationMiddleware in ConnexionMiddleware.default_middlewares
+    assert "make_operation" in vars(RequestValidationAPI)
+
+
+def test_connexion_still_adds_path_parameters_to_the_specs_own_list():
+    # Why api.operations folds them into each operation first. Once this
+    # fails, the fold is no longer needed for speed (it stays correct).
+    from connexion.operations import OpenAPIOperation
+
+    assert "self._parameters += path_parameters" in inspect.getsource(OpenAPIOperation.__init__)
+
+
+def test_the_swagger_ui_layer_still_mounts_one_router_per_api():
+    from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+
+    # api.operations.SwaggerUIOnItsPaths reads the mount add_api adds last.
+    assert inspect.getsource(SwaggerUIMiddleware.add_api).rstrip().endswith(
+        "self.router.mount(api.base_path, app=api.router)")
+    assert "await self.router(scope, receive, send)" in inspect.getsource(
+        SwaggerUIMiddleware.__call__)
+
+
+def test_the_middleware_stack_is_still_built_from_its_list_of_classes():
+    from connexion.middleware.main import ConnexionMiddleware
+
+    # api/app.py swaps two of Connexion's classes in that list for ours.
+    assert "for middleware in reversed(self.middlewares):" in inspect.getsource(
+        ConnexionMiddleware._build_middleware_stack)

@@ -43,3 +43,89 @@ def test_token_functions_are_inspected_once(app, scheme):
     for _ in range(3):
         handler._accepts_kwarg(validation.compiled, "request")
     assert handler._accepts_kwarg.cache_info().misses == 1
+
+
+def test_a_path_parameter_is_validated_once_per_request(client, auth, store, monkeypatch):
+    # Connexion appended `item_id`, shared by the path's operations, to
+    # getItem's own parameters once per layer: six checks per request.
+    checked = []
+    original = validation.StrictParameterValidator.validate_parameter
+    monkeypatch.setattr(validation.StrictParameterValidator, "validate_parameter", staticmethod(
+        lambda kind, value, param, name=None: checked.append((kind, param["name"]))
+        or original(kind, value, param, name)))
+    item = client.post(f"{API}/items", headers=auth,
+                       json={"name": "Tea", "price": 1, "store_id": store["id"]}).json()
+    checked.clear()
+    assert client.get(f"{API}/items/{item['id']}", headers=auth).status_code == 200
+    assert sorted(checked) == [("header", "If-None-Match"), ("path", "item_id")]
+    assert client.get(f"{API}/items/0", headers=auth).status_code == 400  # still checked
+
+
+def test_request_validation_is_set_up_once_per_operation(client, auth, store, monkeypatch):
+    def requests(name):
+        created = client.post(f"{API}/items", headers=auth,
+                              json={"name": name, "price": 1, "store_id": store["id"]})
+        assert created.status_code == 201, created.text
+        bad = client.post(f"{API}/items", headers=auth,
+                          json={"name": name, "price": "1", "store_id": store["id"]})
+        assert bad.status_code == 400
+        assert bad.json()["detail"] == "'price' does not satisfy type number"
+        page = client.get(f"{API}/items", headers=auth, params={"limit": 0})
+        assert page.json()["detail"] == "query parameter 'limit' does not satisfy minimum 1"
+
+    requests("Tea")
+    monkeypatch.setattr("connexion.uri_parsing.OpenAPIURIParser.__init__", _refuse)
+    monkeypatch.setattr(validation.StrictParameterValidator, "__init__", _refuse)
+    monkeypatch.setattr(validation.JSONBodyValidator, "__init__", _refuse)
+    requests("Coffee")
+
+
+def test_body_validators_kept_are_bounded_by_what_callers_send(app, client, auth, store):
+    from api.operations import BODY_VALIDATORS_KEPT, RequestValidationOnce
+
+    item = client.post(f"{API}/items", headers=auth,
+                       json={"name": "Tea", "price": 1, "store_id": store["id"]}).json()
+    # An operation without a body takes any media type: the caller's text.
+    for n in range(3 * BODY_VALIDATORS_KEPT):
+        got = client.get(f"{API}/items/{item['id']}",
+                         headers={**auth, "Content-Type": f"text/x-{n}"})
+        assert got.status_code == 200
+    kept = [len(operation._body_validators)
+            for operation in _operations(app.middleware.middleware_stack)
+            if isinstance(operation, RequestValidationOnce) and "_body_validators" in vars(operation)]
+    assert max(kept) == BODY_VALIDATORS_KEPT
+
+
+def _operations(layers):
+    """Every operation of Connexion's layers, as its middleware built them."""
+    for layer in layers:
+        for apis in getattr(layer, "apis", {}).values():
+            for api in apis if isinstance(apis, list) else [apis]:
+                yield from getattr(api, "operations", {}).values()
+
+
+def test_only_paths_that_can_lead_to_the_swagger_ui_go_through_its_router(app, client, auth):
+    from api.operations import SwaggerUIOnItsPaths
+
+    assert client.get(f"{API}/health").status_code == 200  # builds the middleware stack
+    (layer,) = [layer for layer in app.middleware.middleware_stack
+                if isinstance(layer, SwaggerUIOnItsPaths)]
+    asked = []
+    router = layer.router
+
+    async def watched(scope, receive, send):
+        asked.append(scope["path"])
+        await router(scope, receive, send)
+
+    layer.router = watched
+    assert client.get(f"{API}/stores", headers=auth).status_code == 200
+    assert client.get(f"{API}/nowhere", headers=auth).status_code == 404
+    assert asked == []
+    ui = client.get(f"{API}/ui/")
+    assert ui.status_code == 200 and "swagger-ui" in ui.text
+    assert client.get(f"{API}/ui/swagger-ui-config.json").json()["persistAuthorization"] is True
+    to_ui = client.get(f"{API}/ui", follow_redirects=False)
+    assert to_ui.status_code == 307 and to_ui.headers["location"].endswith(f"{API}/ui/")
+    to_base = client.get(API, follow_redirects=False)
+    assert to_base.status_code == 307 and to_base.headers["location"].endswith(f"{API}/")
+    assert asked == [f"{API}/ui/", f"{API}/ui/swagger-ui-config.json", f"{API}/ui", API]
