@@ -55,8 +55,8 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.utils import is_nullable
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-# Body validators kept per operation, by media type and charset: both come
-# from the caller, so past this many the rest are built per request.
+# Body validators kept per operation, by media type and charset: the caller
+# writes both, so past this many the rest are built per request, as before.
 BODY_VALIDATORS_KEPT = 8
 
 
@@ -119,7 +119,8 @@ class RequestValidationOnce(RequestValidationOperation):
         schema = self._operation.body_schema(mime_type)
         if schema:
             try:
-                body_validator = self._validator_map["body"][mime_type]  # media ranges
+                # Indexing, not .get: the map matches media ranges (`*/*json`).
+                body_validator = self._validator_map["body"][mime_type]
             except KeyError:
                 pass
         if body_validator is not None:

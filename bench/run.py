@@ -15,7 +15,9 @@ rounds remain. The page queries also run at limit=100, and again on 1,000
 items to show that their cost stays flat with size.
 
 Reported: per scenario and server the median and spread of every metric, and
-the service's ratios to the Flask reference (CPU per request, p50, p99).
+the service's ratios to the Flask reference (CPU per request, p50, p99); CPU
+per request also round by round ("paired"), which a machine whose speed
+drifts from round to round moves less.
 Every round is kept in reports/bench.json (bench-<N>-items.json for BENCH_ITEMS=N).
 """
 
@@ -348,6 +350,10 @@ def summary(runs: dict) -> dict:
         flask = out["flask"]
         # CPU per request, 1.0 or more: at most as costly as the reference.
         out["cpu_x_flask"] = _ratio(flask, service, "server_cpu_ms_per_request")
+        # The same, round by round: the two ran seconds apart, so a machine
+        # whose speed drifts between rounds moves both sides of each ratio.
+        out["cpu_x_flask_paired"] = _paired_ratio(runs["flask"], runs["service"],
+                                                  "server_cpu_ms_per_request")
         # Latency, as the service's over the reference's: goals p99 <= 1.2, p50 <= 1.0.
         out["p99_x_flask"] = _ratio(service, flask, "p99_ms")
         out["p50_x_flask"] = _ratio(service, flask, "p50_ms")
@@ -377,6 +383,15 @@ def _ratio(numerator: dict, denominator: dict, metric: str) -> float | None:
     return round(top / bottom, 3) if top and bottom else None
 
 
+def _paired_ratio(numerators: list, denominators: list, metric: str) -> dict:
+    """The median and spread of numerator over denominator in each round where
+    neither run was disturbed (every round, if none is left)."""
+    pairs = list(zip(numerators, denominators, strict=True))
+    calm = [(a, b) for a, b in pairs if not (a["disturbed"] or b["disturbed"])] or pairs
+    return _median_and_spread([a[metric] / b[metric] for a, b in calm
+                               if a[metric] and b[metric]])
+
+
 def _line(run: dict) -> str:
     return (f"{run['requests_per_second']:9.1f} req/s  p50 {run['p50_ms']:7.2f} ms  "
             f"p99 {run['p99_ms']:7.2f} ms  errors {run['errors']}  "
@@ -385,7 +400,7 @@ def _line(run: dict) -> str:
 
 def print_table(summaries: dict) -> None:
     columns = [("scenario", 20), ("req/s", 8), ("cpu ms", 7), ("spread", 6), ("flask ms", 8),
-               ("cpu x flask", 11), ("p50 ms", 7), ("p99 ms", 8), ("spread", 6),
+               ("cpu x flask", 11), ("paired", 6), ("p50 ms", 7), ("p99 ms", 8), ("spread", 6),
                ("p50 x fl", 8), ("p99 x fl", 8), ("large/1k", 8), ("errors", 6),
                ("disturbed", 9)]
     print("\n" + " ".join(f"{title:>{width}}" for title, width in columns))
@@ -396,6 +411,7 @@ def print_table(summaries: dict) -> None:
             service["server_cpu_ms_per_request"]["median"],
             service["server_cpu_ms_per_request"]["spread"],
             flask.get("server_cpu_ms_per_request", {}).get("median"), out.get("cpu_x_flask"),
+            out.get("cpu_x_flask_paired", {}).get("median"),
             service["p50_ms"]["median"], service["p99_ms"]["median"],
             service["p99_ms"]["spread"], out.get("p50_x_flask"), out.get("p99_x_flask"),
             out.get("cpu_large_x_1000_items"), service["errors"],
