@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 from anyio import to_thread
+from anyio.lowlevel import current_token
 from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
@@ -21,6 +22,7 @@ from api.config import Settings
 from api.cors import CrossOriginMiddleware, cors_options
 from api.deprecation import DeprecationMiddleware
 from api.errors import register_error_handlers
+from api.handler_threads import HandlerThreads
 from api.idempotency import IdempotencyMiddleware
 from api.logs import AccessLogMiddleware, configure_logging
 from api.operations import (
@@ -57,10 +59,11 @@ class StoresApp(AsyncApp):
 
 
 def serving(services: Services, policies: dict[str, OperationPolicy]):
-    """The app's lifespan: it sizes the worker's thread pool (handlers, token
-    lookups and error handlers all run in anyio's default pool, 40 threads
-    unless told), starts the rate limiter and the pruning of expired rows in
-    this event loop, and yields what Starlette then puts on every request's
+    """The app's lifespan: it starts the threads that run the handlers
+    (api/handler_threads.py) and sizes anyio's default pool, where token
+    lookups and error handlers run (40 threads unless told), alike; starts
+    the rate limiter and the pruning of expired rows in this event loop, and
+    yields what Starlette then puts on every request's
     `scope["state"]` (api.request_context). On PostgreSQL it also keeps the
     token view current (api.token_view)."""
     settings = services.settings
@@ -68,6 +71,7 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
     @asynccontextmanager
     async def lifespan(_app):
         to_thread.current_default_thread_limiter().total_tokens = settings.handler_threads
+        handler_threads = HandlerThreads(settings.handler_threads, current_token())
         limiter = RateLimiter(policies, settings.rate_limit_storage_url,
                               settings.rate_limit_scale, settings.rate_limit_key_prefix)
         tasks = []
@@ -78,8 +82,10 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
             tasks.append(asyncio.create_task(
                 keep_current(services.token_view, settings.database_url)))
         try:
-            yield {"services": services, "rate_limiter": limiter}
+            yield {"services": services, "rate_limiter": limiter,
+                   "handler_threads": handler_threads}
         finally:
+            handler_threads.shutdown()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

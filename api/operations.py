@@ -11,8 +11,12 @@ chain, inspecting the handler's signature (part of what connexion issues
 operation and its body come from Connexion's context at call time. Here the
 chain and the parser are built on the first call and kept.
 
+The chain's hop to a worker thread goes through the lifespan's handler
+threads (api/handler_threads.py) instead of Starlette's `run_in_threadpool`.
+
 This replaces `AsyncOperation.fn`, a property of Connexion's, and the
-wrapper of `ASGIDecorator.__call__`; it is installed through the
+wrapper and the sync-to-async decorator of `ASGIDecorator`; it is installed
+through the
 middleware app's `api_cls`. pyproject.toml pins Connexion to 3.3, and
 tests/test_connexion_seams.py fails if an upgrade changes what it relies on.
 
@@ -42,6 +46,7 @@ wins.
 
 import copy
 import functools
+import inspect
 
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import receive, scope
@@ -61,6 +66,21 @@ BODY_VALIDATORS_KEPT = 8
 
 
 class DecoratorOnce(StarletteDecorator):
+    @property
+    def _sync_async_decorator(self):
+        def decorator(function):
+            if inspect.iscoroutinefunction(function):
+                return function
+
+            @functools.wraps(function)
+            async def wrapper(*args, **kwargs):
+                # The lifespan's threads (api/handler_threads.py), not anyio's.
+                return await scope["state"]["handler_threads"].run(function, *args, **kwargs)
+
+            return wrapper
+
+        return decorator
+
     def __call__(self, function):
         decorated = self.decorate(function)
         uri_parser = None

@@ -173,6 +173,7 @@ class FailureBudget:
 
     def __init__(self, scope, username: str):
         self.limiter: RateLimiter = scope["state"]["rate_limiter"]
+        self.loop_token = scope["state"]["handler_threads"].loop_token
         route = routed_operation(scope)
         self.quotas = self.limiter.policies[route].failure_quotas
         self.keys = [caller(scope, quota, username) for quota in self.quotas]
@@ -181,7 +182,7 @@ class FailureBudget:
         """The headers that describe the tightest quota; 429 when one is used up."""
         if not self.quotas:
             return {}
-        verdicts = [from_thread.run(self.limiter.peek, q, k)
+        verdicts = [from_thread.run(self.limiter.peek, q, k, token=self.loop_token)
                     for q, k in zip(self.quotas, self.keys, strict=True)]
         verdict = most_pressing(verdicts)
         if not verdict.allowed:
@@ -190,4 +191,4 @@ class FailureBudget:
 
     def spend(self) -> None:
         for quota, key in zip(self.quotas, self.keys, strict=True):
-            from_thread.run(self.limiter.hit, quota, key)
+            from_thread.run(self.limiter.hit, quota, key, token=self.loop_token)

@@ -144,3 +144,14 @@ def test_the_middleware_stack_is_still_built_from_its_list_of_classes():
     # api/app.py swaps two of Connexion's classes in that list for ours.
     assert "for middleware in reversed(self.middlewares):" in inspect.getsource(
         ConnexionMiddleware._build_middleware_stack)
+
+
+def test_the_call_chain_still_hops_to_a_thread_in_its_sync_async_decorator():
+    from connexion.decorators.main import ASGIDecorator, BaseDecorator
+
+    # api/operations.py's DecoratorOnce replaces this property, which
+    # `decorate` applies first, innermost, around the handler.
+    assert isinstance(vars(ASGIDecorator)["_sync_async_decorator"], property)
+    assert "run_in_threadpool(function" in inspect.getsource(ASGIDecorator)
+    decorate = inspect.getsource(BaseDecorator.decorate)
+    assert "function = self._sync_async_decorator(function)" in decorate

@@ -1,23 +1,43 @@
 """A worker's threads and database pools: as many threads as HANDLER_THREADS,
-a session per handler call, and a pool of its own for the token lookups."""
+a session per handler call, and a pool of its own for the token lookups.
+The handler threads themselves (api/handler_threads.py): as many at once as
+asked, the caller's context carried over, a handler's outcome carried back."""
 
+import asyncio
+import contextvars
+import threading
+import time
 from dataclasses import replace
 
+import pytest
 from anyio import to_thread
+from anyio.lowlevel import current_token
 
 from api.app import create_app
+from api.handler_threads import HandlerThreads
 from tests.conftest import API, needs_postgres
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
 
 
 def _pool_size() -> int:
     return to_thread.current_default_thread_limiter().total_tokens
 
 
-def test_the_thread_pool_has_handler_threads_threads(settings):
+def test_the_thread_pools_have_handler_threads_threads(settings, monkeypatch):
+    import api.health
+    from connexion.context import scope
+
     app = create_app(replace(settings, handler_threads=3))
+    pools = []
+    db = api.health.db
+    monkeypatch.setattr(api.health, "db", lambda: pools.append(
+        scope["state"]["handler_threads"]) or db())
     with app.test_client() as client:  # runs the app's lifespan, as a server does
         assert client.portal.call(_pool_size) == 3
         assert app.services.database.engine.pool.size() == 3
+        assert client.get(f"{API}/health").status_code == 200
+    assert [pool.executor._max_workers for pool in pools] == [3]
 
 
 def test_every_handler_call_closes_its_session_however_it_ends(client, auth, store, services):
@@ -41,3 +61,74 @@ def test_the_token_lookup_has_an_autocommit_pool_of_its_own(client, auth, servic
         assert connection.connection.dbapi_connection.autocommit is True
     with sessions.connect() as connection:
         assert connection.connection.dbapi_connection.autocommit is False
+
+
+
+def test_at_most_count_calls_run_at_once():
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def work():
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+
+    async def main():
+        threads = HandlerThreads(3, current_token())
+        try:
+            await asyncio.wait_for(asyncio.gather(*(threads.run(work) for _ in range(9))), 30)
+        finally:
+            threads.shutdown()
+
+    asyncio.run(main())
+    assert most == 3
+
+
+def test_a_call_sees_the_callers_context_and_its_changes_stay_there():
+    def work(suffix, *, twice):
+        seen = request_id.get()
+        request_id.set("changed in the thread")
+        return threading.current_thread().name, seen * (2 if twice else 1) + suffix
+
+    async def main():
+        threads = HandlerThreads(1, current_token())
+        request_id.set("r1")
+        try:
+            name, seen = await threads.run(work, "!", twice=True)
+        finally:
+            threads.shutdown()
+        return name, seen, request_id.get()
+
+    name, seen, after = asyncio.run(main())
+    assert name.startswith("handler")
+    assert seen == "r1r1!"
+    assert after == "r1"
+
+
+def test_a_handlers_exception_reaches_the_caller():
+    def fail():
+        raise LookupError("from the thread")
+
+    async def main():
+        threads = HandlerThreads(1, current_token())
+        try:
+            await threads.run(fail)
+        finally:
+            threads.shutdown()
+
+    with pytest.raises(LookupError, match="from the thread"):
+        asyncio.run(main())
+
+
+def test_after_shutdown_no_call_is_taken():
+    async def main():
+        threads = HandlerThreads(1, current_token())
+        threads.shutdown()
+        await threads.run(time.time)
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(main())

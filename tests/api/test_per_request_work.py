@@ -129,3 +129,24 @@ def test_only_paths_that_can_lead_to_the_swagger_ui_go_through_its_router(app, c
     to_base = client.get(API, follow_redirects=False)
     assert to_base.status_code == 307 and to_base.headers["location"].endswith(f"{API}/")
     assert asked == [f"{API}/ui/", f"{API}/ui/swagger-ui-config.json", f"{API}/ui", API]
+
+
+def test_handlers_run_in_the_lifespans_threads_not_through_anyio(client, auth, store,
+                                                                 monkeypatch):
+    import threading
+
+    import api.stores
+
+    def _refuse_hop(*_args, **_kwargs):
+        raise AssertionError("a handler went through run_in_threadpool")
+
+    monkeypatch.setattr("connexion.decorators.main.run_in_threadpool", _refuse_hop)
+    ran_in = []
+    store_json = api.stores.store_json
+    monkeypatch.setattr(api.stores, "store_json",
+                        lambda store: ran_in.append(threading.current_thread().name)
+                        or store_json(store))
+    got = client.get(f"{API}/stores/{store['id']}", headers=auth)
+    assert got.status_code == 200 and got.json()["name"] == store["name"]
+    assert len(ran_in) == 1 and ran_in[0].startswith("handler")
+    assert ran_in[0] != threading.current_thread().name

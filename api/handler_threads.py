@@ -1,0 +1,40 @@
+"""The threads that run the synchronous handlers: HANDLER_THREADS of them per
+worker process, started by the app's lifespan.
+
+Connexion hands a synchronous handler to Starlette's `run_in_threadpool`,
+that is anyio's `to_thread.run_sync`: for every call a cancel scope, a
+capacity limiter, a run-variable lookup and a `queue.Queue`, whose Python
+`Condition` wakes the thread. The standard library's executor makes the same
+hop, there and back, through queues and locks written in C; the handler runs
+in a copy of the request's context, as before. On the served get_store this
+was about a tenth of the worker's CPU (docs/performance.md).
+
+The token checks, the idempotency records and the pruning still run in
+anyio's pool, sized to HANDLER_THREADS too. A handler that needs the event
+loop (the failure quotas of api/rate_limits.py) reaches it with the loop's
+token, which the lifespan puts on every request's state.
+"""
+
+import asyncio
+import contextvars
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+from anyio.lowlevel import EventLoopToken
+
+
+class HandlerThreads:
+    def __init__(self, count: int, loop_token: EventLoopToken) -> None:
+        self.executor = ThreadPoolExecutor(count, thread_name_prefix="handler")
+        self.loop_token = loop_token
+
+    async def run(self, function, *args, **kwargs):
+        """`function(*args, **kwargs)` in one of the threads, in a copy of
+        this context (the request's, and the handler's session, live there)."""
+        call = functools.partial(contextvars.copy_context().run, function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+
+    def shutdown(self) -> None:
+        # The lifespan ends after the server has finished its requests; a call
+        # still running finishes on its own, and the interpreter waits for it.
+        self.executor.shutdown(wait=False)
