@@ -1,8 +1,9 @@
 """Rate limits from the spec, counted by the `limits` package.
 
 Each quota is a fixed window of `window` seconds. The counters live in this
-process's memory, or in Redis when RATE_LIMIT_STORAGE_URL names one, so that
-every worker of every host spends one budget.
+process's memory (api/local_windows.py), or in Redis when
+RATE_LIMIT_STORAGE_URL names one, so that every worker of every host spends
+one budget.
 
 Redis down: the service keeps serving and logs it, counting in this process's
 memory until Redis answers again (tried every few seconds). Refusing every
@@ -21,12 +22,13 @@ from dataclasses import dataclass
 
 from anyio import from_thread
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 from starlette.datastructures import MutableHeaders
 
 from api.errors import api_problem
+from api.local_windows import LocalWindows
 from api.spec_policy import OperationPolicy, Quota, routed_operation
 
 logger = logging.getLogger(__name__)
@@ -67,25 +69,23 @@ class RateLimiter:
         self.scale = scale
         self.key_prefix = key_prefix
         self._shared = None
-        self._local = None
+        self._local = LocalWindows()
         self._redis_down_until = 0.0
 
-    def _strategies(self):
-        # Built on first use, inside the serving event loop the storages belong to.
-        if self._local is None:
-            self._local = FixedWindowRateLimiter(MemoryStorage())
-            if self.storage_url:
-                self._shared = FixedWindowRateLimiter(RedisStorage(
-                    self.storage_url.replace("redis", "async+redis", 1)
-                    if self.storage_url.startswith(("redis://", "rediss://"))
-                    else self.storage_url,
-                    implementation="redispy", wrap_exceptions=True, key_prefix=self.key_prefix,
-                    socket_timeout=REDIS_TIMEOUT_SECONDS,
-                    socket_connect_timeout=REDIS_TIMEOUT_SECONDS))
-        return self._shared, self._local
+    def _shared_strategy(self):
+        # Built on first use, inside the serving event loop the storage belongs to.
+        if self._shared is None and self.storage_url:
+            self._shared = FixedWindowRateLimiter(RedisStorage(
+                self.storage_url.replace("redis", "async+redis", 1)
+                if self.storage_url.startswith(("redis://", "rediss://"))
+                else self.storage_url,
+                implementation="redispy", wrap_exceptions=True, key_prefix=self.key_prefix,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS))
+        return self._shared
 
-    def item(self, quota: Quota) -> RateLimitItemPerSecond:
-        return RateLimitItemPerSecond(max(1, math.floor(quota.quota * self.scale)), quota.window)
+    def limit(self, quota: Quota) -> int:
+        return max(1, math.floor(quota.quota * self.scale))
 
     async def hit(self, quota: Quota, who: str) -> Verdict:
         return await self._count(quota, who, hit=True)
@@ -95,22 +95,23 @@ class RateLimiter:
         return await self._count(quota, who, hit=False)
 
     async def _count(self, quota: Quota, who: str, *, hit: bool) -> Verdict:
-        shared, local = self._strategies()
-        strategy = local
+        limit = self.limit(quota)
+        shared = self._shared_strategy()
         if shared is not None and time.monotonic() >= self._redis_down_until:
-            strategy = shared
-        item = self.item(quota)
-        try:
-            return await self._verdict(strategy, quota, item, who, hit)
-        except StorageError as exc:
-            self._redis_down_until = time.monotonic() + RETRY_REDIS_SECONDS
-            logger.warning("rate-limit storage unavailable (%s): counting in this process "
-                           "for %s s", exc.storage_error.__class__.__name__,
-                           RETRY_REDIS_SECONDS)
-            return await self._verdict(local, quota, item, who, hit)
+            try:
+                item = RateLimitItemPerSecond(limit, quota.window)
+                return await self._shared_verdict(shared, quota, item, who, hit)
+            except StorageError as exc:
+                self._redis_down_until = time.monotonic() + RETRY_REDIS_SECONDS
+                logger.warning("rate-limit storage unavailable (%s): counting in this "
+                               "process for %s s", exc.storage_error.__class__.__name__,
+                               RETRY_REDIS_SECONDS)
+        count = (self._local.hit if hit else self._local.peek)(
+            (quota.name, who, limit, quota.window), limit, quota.window)
+        return Verdict(quota, limit, count.allowed, count.remaining, count.reset_seconds)
 
     @staticmethod
-    async def _verdict(strategy, quota, item, who, hit) -> Verdict:
+    async def _shared_verdict(strategy, quota, item, who, hit) -> Verdict:
         allowed = await (strategy.hit(item, quota.name, who) if hit
                          else strategy.test(item, quota.name, who))
         stats = await strategy.get_window_stats(item, quota.name, who)
