@@ -59,11 +59,11 @@ class StoresApp(AsyncApp):
 
 
 def serving(services: Services, policies: dict[str, OperationPolicy]):
-    """The app's lifespan: it starts the threads that run the handlers
-    (api/handler_threads.py) and sizes anyio's default pool, where token
-    lookups and error handlers run (40 threads unless told), alike; starts
-    the rate limiter and the pruning of expired rows in this event loop, and
-    yields what Starlette then puts on every request's
+    """The app's lifespan: it starts the threads that do the worker's
+    database work (api/handler_threads.py) and sizes anyio's default pool,
+    where Connexion runs error handlers (40 threads unless told), alike;
+    starts the rate limiter and the pruning of expired rows in this event
+    loop, and yields what Starlette then puts on every request's
     `scope["state"]` (api.request_context). On PostgreSQL it also keeps the
     token view current (api.token_view)."""
     settings = services.settings
@@ -77,7 +77,8 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
         tasks = []
         if settings.prune_interval_seconds:
             tasks.append(asyncio.create_task(
-                prune_every(services.database, settings.prune_interval_seconds)))
+                prune_every(services.database, settings.prune_interval_seconds,
+                            handler_threads)))
         if services.token_view is not None:
             tasks.append(asyncio.create_task(
                 keep_current(services.token_view, settings.database_url)))
@@ -85,11 +86,11 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
             yield {"services": services, "rate_limiter": limiter,
                    "handler_threads": handler_threads}
         finally:
-            handler_threads.shutdown()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            handler_threads.shutdown()
 
     return lifespan
 

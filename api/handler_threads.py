@@ -1,5 +1,8 @@
-"""The threads that run the synchronous handlers: HANDLER_THREADS of them per
-worker process, started by the app's lifespan.
+"""The threads that do a worker's database work: the synchronous handlers,
+the token checks that ask the database, the idempotency records and the
+pruning. HANDLER_THREADS of them per worker process, started by the app's
+lifespan; so a worker never holds more database connections than its
+threads can use (docs/operations.md).
 
 Connexion hands a synchronous handler to Starlette's `run_in_threadpool`,
 that is anyio's `to_thread.run_sync`: for every call a cancel scope, a
@@ -9,10 +12,8 @@ hop, there and back, through queues and locks written in C; the handler runs
 in a copy of the request's context, as before. On the served get_store this
 was about a tenth of the worker's CPU (docs/performance.md).
 
-The token checks, the idempotency records and the pruning still run in
-anyio's pool, sized to HANDLER_THREADS too. A handler that needs the event
-loop (the failure quotas of api/rate_limits.py) reaches it with the loop's
-token, which the lifespan puts on every request's state.
+A handler that needs the event loop (the failure quotas of
+api/rate_limits.py) reaches it with the loop's anyio token, kept here.
 """
 
 import asyncio

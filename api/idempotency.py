@@ -20,12 +20,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from anyio import to_thread
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.errors import api_problem
-from api.request_context import services_of
+from api.request_context import handler_threads_of, services_of
 from api.spec_policy import IDEMPOTENCY_HEADER, routed_operation
 from models import IdempotencyKey
 
@@ -60,8 +59,8 @@ class IdempotencyMiddleware:
 
         body = await _read_body(receive)
         fingerprint = request_fingerprint(scope["method"], scope["path"], body)
-        database = services_of(scope).database
-        outcome = await to_thread.run_sync(claim, database, user_id, key, fingerprint)
+        database, threads = services_of(scope).database, handler_threads_of(scope)
+        outcome = await threads.run(claim, database, user_id, key, fingerprint)
         if outcome == OTHER_REQUEST:
             raise api_problem(422, "this Idempotency-Key was used for a different request")
         if outcome == IN_FLIGHT:
@@ -81,14 +80,14 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, _replaying(body), capture)
         except BaseException:
-            await to_thread.run_sync(release, database, user_id, key)
+            await threads.run(release, database, user_id, key)
             raise
         answer = Stored(start["status"], [(k, v) for k, v in start.get("headers", [])
                                           if k.lower() in KEPT_HEADERS], b"".join(chunks))
         if answer.status >= 500:
-            await to_thread.run_sync(release, database, user_id, key)
+            await threads.run(release, database, user_id, key)
         else:
-            await to_thread.run_sync(keep, database, user_id, key, answer)
+            await threads.run(keep, database, user_id, key, answer)
         await send(start)
         await send({"type": "http.response.body", "body": answer.body})
 

@@ -5,7 +5,7 @@ running worker.
 Each prune is one DELETE per table of rows past their `expires_at`, so any
 number of workers and hosts may run it at once: they delete the same expired
 rows, or nothing. Rate-limit counters need no pruning of ours: Redis expires
-each window's key, and the in-memory storage drops expired windows itself.
+each window's key, and the in-memory counters drop expired windows themselves.
 """
 
 import asyncio
@@ -13,7 +13,6 @@ import logging
 import random
 from datetime import UTC, datetime
 
-from anyio import to_thread
 from sqlalchemy import delete
 
 from models import IdempotencyKey, RevokedToken
@@ -34,14 +33,15 @@ def prune(database, now: datetime | None = None) -> dict[str, int]:
     return deleted
 
 
-async def prune_every(database, interval_seconds: float) -> None:
+async def prune_every(database, interval_seconds: float, threads) -> None:
     """Prune forever, every `interval_seconds` (jittered so that workers
-    started together do not prune together). A failure is logged and retried
-    at the next turn."""
+    started together do not prune together), in one of the handler threads
+    (api/handler_threads.py). A failure is logged and retried at the next
+    turn."""
     while True:
         await asyncio.sleep(interval_seconds * random.uniform(0.9, 1.1))
         try:
-            deleted = await to_thread.run_sync(prune, database)
+            deleted = await threads.run(prune, database)
         except Exception as exc:  # the database may be away; the next turn retries
             logger.warning("pruning failed: %s", exc.__class__.__name__)
             continue

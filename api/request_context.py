@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from connexion.context import scope
 from sqlalchemy.orm import Session
 
+from api.handler_threads import HandlerThreads
 from api.services import Services
 
 # The session of the handler call running in this context: opened on first use,
@@ -22,6 +23,11 @@ def services_of(request_scope) -> Services:
     """The services on a request's scope: what the security layer, which runs
     before Connexion's context exists, uses."""
     return request_scope["state"]["services"]
+
+
+def handler_threads_of(request_scope) -> HandlerThreads:
+    """The threads that do this worker's database work (api/handler_threads.py)."""
+    return request_scope["state"]["handler_threads"]
 
 
 def services() -> Services:

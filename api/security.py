@@ -6,13 +6,13 @@ the scopes the operation requires (`admin`, `fresh`), answering 401 or 403 itsel
 
 They run on the event loop. Whether an access token, its chain or its user is
 gone is answered by the worker's token view (api/token_view.py) while it is
-current; otherwise, and for refresh tokens, by the database, in a worker thread
-so as not to block every other request on this worker.
+current; otherwise, and for refresh tokens, by the database, in one of the
+handler threads (api/handler_threads.py) so as not to block every other
+request on this worker.
 """
 
 import functools
 
-from anyio import to_thread
 from connexion.exceptions import OAuthProblem
 from connexion.security import (
     SECURITY_HANDLERS,
@@ -21,7 +21,7 @@ from connexion.security import (
     OAuthSecurityHandler,
 )
 
-from api.request_context import services_of
+from api.request_context import handler_threads_of, services_of
 from api.tokens import ACCESS, REFRESH, InvalidToken, live_token_user
 
 REVOKED = "the token has been revoked or its user no longer exists"
@@ -33,7 +33,8 @@ async def access_token_info(token: str, request) -> dict:
     claims = _decode(services, token, ACCESS)
     is_admin = _known_user(services.token_view, claims)
     if is_admin is None:
-        is_admin = await to_thread.run_sync(_live_token_user, services, claims, True)
+        is_admin = await handler_threads_of(request.scope).run(
+            _live_token_user, services, claims, True)
     request.scope["state"]["user_id"] = int(claims["sub"])  # for the access log
     scopes = ["admin"] if is_admin else []
     if claims.get("fresh") is True:
@@ -49,7 +50,7 @@ async def refresh_token_info(token: str, request) -> dict:
     """
     services = services_of(request.scope)
     claims = _decode(services, token, REFRESH)
-    await to_thread.run_sync(_live_token_user, services, claims, False)
+    await handler_threads_of(request.scope).run(_live_token_user, services, claims, False)
     request.scope["state"]["user_id"] = int(claims["sub"])
     return {"sub": int(claims["sub"]), "scope": [], "claims": claims}
 

@@ -25,8 +25,9 @@ def _pool_size() -> int:
 
 
 def test_the_thread_pools_have_handler_threads_threads(settings, monkeypatch):
-    import api.health
     from connexion.context import scope
+
+    import api.health
 
     app = create_app(replace(settings, handler_threads=3))
     pools = []

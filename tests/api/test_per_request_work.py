@@ -131,16 +131,19 @@ def test_only_paths_that_can_lead_to_the_swagger_ui_go_through_its_router(app, c
     assert asked == [f"{API}/ui/", f"{API}/ui/swagger-ui-config.json", f"{API}/ui", API]
 
 
-def test_handlers_run_in_the_lifespans_threads_not_through_anyio(client, auth, store,
-                                                                 monkeypatch):
+def test_database_work_runs_in_the_lifespans_threads_not_through_anyio(client, auth, store,
+                                                                     monkeypatch):
+    # Handlers, token checks that ask the database (every one on SQLite) and
+    # idempotency records: one pool of HANDLER_THREADS threads, whose database
+    # connections docs/operations.md counts.
     import threading
 
     import api.stores
 
     def _refuse_hop(*_args, **_kwargs):
-        raise AssertionError("a handler went through run_in_threadpool")
+        raise AssertionError("database work went through anyio's to_thread")
 
-    monkeypatch.setattr("connexion.decorators.main.run_in_threadpool", _refuse_hop)
+    monkeypatch.setattr("anyio.to_thread.run_sync", _refuse_hop)
     ran_in = []
     store_json = api.stores.store_json
     monkeypatch.setattr(api.stores, "store_json",
@@ -150,3 +153,9 @@ def test_handlers_run_in_the_lifespans_threads_not_through_anyio(client, auth, s
     assert got.status_code == 200 and got.json()["name"] == store["name"]
     assert len(ran_in) == 1 and ran_in[0].startswith("handler")
     assert ran_in[0] != threading.current_thread().name
+    once = {**auth, "Idempotency-Key": "per-request-work-1"}
+    body = {"name": "Tea", "price": 1, "store_id": store["id"]}
+    created = client.post(f"{API}/items", headers=once, json=body)
+    assert created.status_code == 201
+    replayed = client.post(f"{API}/items", headers=once, json=body)
+    assert replayed.status_code == 201 and replayed.json() == created.json()
