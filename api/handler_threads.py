@@ -9,8 +9,8 @@ that is anyio's `to_thread.run_sync`: for every call a cancel scope, a
 capacity limiter, a run-variable lookup and a `queue.Queue`, whose Python
 `Condition` wakes the thread. The standard library's executor makes the same
 hop, there and back, through queues and locks written in C; the handler runs
-in a copy of the request's context, as before. On the served get_store this
-was about a tenth of the worker's CPU (docs/performance.md).
+in a copy of the request's context, as before (what it saves:
+docs/performance.md).
 
 A handler that needs the event loop (the failure quotas of
 api/rate_limits.py) reaches it with the loop's anyio token, kept here.

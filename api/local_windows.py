@@ -9,7 +9,8 @@ every hit that walks every key it holds: with 10,000 callers in a window a
 hit cost about 0.7 ms of the event loop, with 100,000 about 14 ms, a price
 any caller with many addresses could set. Here expired windows are swept
 at most once a second, and a hit costs the same however many callers there
-are.
+are. Memory follows the callers of the last window: at most one entry per
+request counted in it (the spec's windows are a minute long).
 
 Single-threaded by design: the event loop counts, and handler threads reach
 it through the loop (api/rate_limits.py's FailureBudget).

@@ -16,9 +16,9 @@ threads (api/handler_threads.py) instead of Starlette's `run_in_threadpool`.
 
 This replaces `AsyncOperation.fn`, a property of Connexion's, and the
 wrapper and the sync-to-async decorator of `ASGIDecorator`; it is installed
-through the
-middleware app's `api_cls`. pyproject.toml pins Connexion to 3.3, and
-tests/test_connexion_seams.py fails if an upgrade changes what it relies on.
+through the middleware app's `api_cls`. pyproject.toml pins Connexion to
+3.3, and tests/test_connexion_seams.py fails if an upgrade changes what it
+relies on.
 
 Request validation
 ------------------

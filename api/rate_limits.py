@@ -1,4 +1,5 @@
-"""Rate limits from the spec, counted by the `limits` package.
+"""Rate limits from the spec, counted in this process or, by the `limits`
+package, in Redis.
 
 Each quota is a fixed window of `window` seconds. The counters live in this
 process's memory (api/local_windows.py), or in Redis when
