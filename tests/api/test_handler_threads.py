@@ -133,3 +133,44 @@ def test_after_shutdown_no_call_is_taken():
 
     with pytest.raises(RuntimeError):
         asyncio.run(main())
+
+
+def test_a_stop_iteration_comes_back_as_a_runtime_error_not_a_hang():
+    # An asyncio future refuses StopIteration: the caller would wait forever.
+    def stray_next():
+        return next(iter(()))
+
+    async def main():
+        threads = HandlerThreads(1, current_token())
+        try:
+            await asyncio.wait_for(threads.run(stray_next), 10)
+        finally:
+            threads.shutdown()
+
+    with pytest.raises(RuntimeError, match="StopIteration"):
+        asyncio.run(main())
+
+
+def test_a_cancelled_caller_waits_until_its_call_has_ended_queued_or_running():
+    ended = []
+
+    def work(name):
+        time.sleep(0.2)
+        ended.append(name)
+
+    async def main():
+        threads = HandlerThreads(1, current_token())
+        running = asyncio.ensure_future(threads.run(work, "running"))
+        queued = asyncio.ensure_future(threads.run(work, "queued"))
+        await asyncio.sleep(0.05)
+        running.cancel()
+        queued.cancel()
+        seen = []
+        for task in (running, queued):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            seen.append(list(ended))
+        threads.shutdown()
+        return seen
+
+    assert asyncio.run(main()) == [["running"], ["running", "queued"]]

@@ -152,10 +152,19 @@ def test_database_work_runs_in_the_lifespans_threads_not_through_anyio(client, a
     got = client.get(f"{API}/stores/{store['id']}", headers=auth)
     assert got.status_code == 200 and got.json()["name"] == store["name"]
     assert len(ran_in) == 1 and ran_in[0].startswith("handler")
-    assert ran_in[0] != threading.current_thread().name
     once = {**auth, "Idempotency-Key": "per-request-work-1"}
     body = {"name": "Tea", "price": 1, "store_id": store["id"]}
     created = client.post(f"{API}/items", headers=once, json=body)
     assert created.status_code == 201
     replayed = client.post(f"{API}/items", headers=once, json=body)
     assert replayed.status_code == 201 and replayed.json() == created.json()
+
+
+def test_a_handler_that_raises_stop_iteration_is_a_500_not_a_hang(client, auth, store,
+                                                                  monkeypatch):
+    import api.stores
+
+    monkeypatch.setattr(api.stores, "store_json", lambda store: next(iter(())))
+    got = client.get(f"{API}/stores/{store['id']}", headers=auth)
+    assert got.status_code == 500
+    assert got.headers["content-type"] == "application/problem+json"
