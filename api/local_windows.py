@@ -7,10 +7,14 @@ allowed or not; a hit is allowed while the count, this hit included, is
 within the limit. `limits`' in-memory storage, though, schedules a task on
 every hit that walks every key it holds: with 10,000 callers in a window a
 hit cost about 0.7 ms of the event loop, with 100,000 about 14 ms, a price
-any caller with many addresses could set. Here expired windows are swept
-at most once a second, and a hit costs the same however many callers there
-are. Memory follows the callers of the last window: at most one entry per
-request counted in it (the spec's windows are a minute long).
+any caller with many addresses could set.
+
+Here windows of one length open in the order they end (the clock is
+monotonic), so each length keeps its windows in a queue, and a hit drops
+the expired ones from its front: each window is looked at once when it
+opens and once when it goes, however many callers there are. Memory follows
+the callers of the last window: at most one entry per request counted in it
+(the spec's windows are a minute long).
 
 Single-threaded by design: the event loop counts, and handler threads reach
 it through the loop (api/rate_limits.py's FailureBudget).
@@ -18,15 +22,14 @@ it through the loop (api/rate_limits.py's FailureBudget).
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass
-
-SWEEP_EVERY_SECONDS = 1.0
 
 
 @dataclass
 class Window:
     ends_at: float
-    count: int
+    count: int = 0
 
 
 @dataclass(frozen=True)
@@ -37,42 +40,41 @@ class Count:
 
 
 class LocalWindows:
-    def __init__(self, clock=time.time) -> None:
+    def __init__(self, clock=time.monotonic) -> None:
         self._clock = clock
         self._windows: dict[tuple, Window] = {}
-        self._next_sweep = 0.0
+        # Per window length, (window, key) in the order they opened and end.
+        self._ending: dict[float, deque[tuple[Window, tuple]]] = {}
 
     def hit(self, key: tuple, limit: int, window_seconds: int) -> Count:
         """Count one hit of `key` against `limit` per `window_seconds`."""
         now = self._clock()
         window = self._current(key, now)
         if window is None:
-            window = self._windows[key] = Window(now + window_seconds, 0)
+            window = self._windows[key] = Window(now + window_seconds)
+            self._ending.setdefault(window_seconds, deque()).append((window, key))
         window.count += 1
         return self._verdict(window, limit, now, allowed=window.count <= limit)
 
     def peek(self, key: tuple, limit: int, window_seconds: int) -> Count:
         """What the next hit of `key` would be told, counting nothing."""
         now = self._clock()
-        window = self._current(key, now) or Window(now, 0)  # none open: resets now
+        window = self._current(key, now) or Window(now)  # none open: resets now
         return self._verdict(window, limit, now, allowed=window.count < limit)
 
     def __len__(self) -> int:
         return len(self._windows)
 
     def _current(self, key: tuple, now: float) -> Window | None:
-        if now >= self._next_sweep:
-            self._sweep(now)
-        window = self._windows.get(key)
-        if window is not None and now >= window.ends_at:
-            del self._windows[key]
-            return None
-        return window
+        self._drop_expired(now)
+        return self._windows.get(key)
 
-    def _sweep(self, now: float) -> None:
-        self._next_sweep = now + SWEEP_EVERY_SECONDS
-        for key in [key for key, window in self._windows.items() if now >= window.ends_at]:
-            del self._windows[key]
+    def _drop_expired(self, now: float) -> None:
+        for ending in self._ending.values():
+            while ending and now >= ending[0][0].ends_at:
+                window, key = ending.popleft()
+                if self._windows.get(key) is window:  # not reopened since
+                    del self._windows[key]
 
     @staticmethod
     def _verdict(window: Window, limit: int, now: float, *, allowed: bool) -> Count:
