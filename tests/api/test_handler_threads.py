@@ -64,7 +64,6 @@ def test_the_token_lookup_has_an_autocommit_pool_of_its_own(client, auth, servic
         assert connection.connection.dbapi_connection.autocommit is False
 
 
-
 def test_at_most_count_calls_run_at_once():
     running, most = 0, 0
     lock = threading.Lock()
