@@ -44,7 +44,7 @@ class LocalWindows:
         self._clock = clock
         self._windows: dict[tuple, Window] = {}
         # Per window length, (window, key) in the order they opened and end.
-        self._ending: dict[float, deque[tuple[Window, tuple]]] = {}
+        self._ending: dict[int, deque[tuple[Window, tuple]]] = {}
 
     def hit(self, key: tuple, limit: int, window_seconds: int) -> Count:
         """Count one hit of `key` against `limit` per `window_seconds`."""

@@ -59,6 +59,8 @@ from connexion.middleware.request_validation import (
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.utils import is_nullable
 
+from api.request_context import handler_threads_of
+
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # Body validators kept per operation, by media type and charset: the caller
 # writes both, so past this many the rest are built per request, as before.
@@ -75,7 +77,7 @@ class DecoratorOnce(StarletteDecorator):
             @functools.wraps(function)
             async def wrapper(*args, **kwargs):
                 # The lifespan's threads (api/handler_threads.py), not anyio's.
-                return await scope["state"]["handler_threads"].run(function, *args, **kwargs)
+                return await handler_threads_of(scope).run(function, *args, **kwargs)
 
             return wrapper
 

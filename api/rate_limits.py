@@ -30,6 +30,7 @@ from starlette.datastructures import MutableHeaders
 
 from api.errors import api_problem
 from api.local_windows import LocalWindows
+from api.request_context import handler_threads_of
 from api.spec_policy import OperationPolicy, Quota, routed_operation
 
 logger = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ class FailureBudget:
 
     def __init__(self, scope, username: str):
         self.limiter: RateLimiter = scope["state"]["rate_limiter"]
-        self.loop_token = scope["state"]["handler_threads"].loop_token
+        self.loop_token = handler_threads_of(scope).loop_token
         route = routed_operation(scope)
         self.quotas = self.limiter.policies[route].failure_quotas
         self.keys = [caller(scope, quota, username) for quota in self.quotas]
