@@ -14,6 +14,12 @@ chain and the parser are built on the first call and kept.
 The chain's hop to a worker thread goes through the lifespan's handler
 threads (api/handler_threads.py) instead of Starlette's `run_in_threadpool`.
 
+Connexion's parameter decorator also asks every request for its files, and
+Starlette builds an empty form to answer a request that carries none:
+`RequestOnce` answers without it where the media type cannot hold a form.
+The decorator turns the spec's names into Python ones with three regular
+expressions per name per request: `ParametersOnce` remembers the answers.
+
 This replaces `AsyncOperation.fn`, a property of Connexion's, and the
 wrapper and the sync-to-async decorator of `ASGIDecorator`; it is installed
 through the middleware app's `api_cls`. pyproject.toml pins Connexion to
@@ -51,6 +57,8 @@ import inspect
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.decorators.parameter import AsyncParameterDecorator
+from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
     RequestValidationMiddleware,
@@ -62,12 +70,34 @@ from connexion.utils import is_nullable
 from api.request_context import handler_threads_of
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+# The media types Starlette parses as a form; any other body has no files.
+FORM_MEDIA_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+# Names the parameter decorator remembers the Python form of: the spec's own,
+# and a bound on what else a caller could make it meet.
+NAMES_KEPT = 1024
 # Body validators kept per operation, by media type and charset: the caller
 # writes both, so past this many the rest are built per request, as before.
 BODY_VALIDATORS_KEPT = 8
 
 
+class RequestOnce(ConnexionRequest):
+    async def files(self):
+        # Starlette's own test, on the same parse of the same header
+        # (python-multipart's parse_options_header, lower-cased).
+        if self._files is None and self.mimetype not in FORM_MEDIA_TYPES:
+            return {}
+        return await super().files()
+
+
+class ParametersOnce(AsyncParameterDecorator):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sanitize_fn = functools.lru_cache(maxsize=NAMES_KEPT)(self.sanitize_fn)
+
+
 class DecoratorOnce(StarletteDecorator):
+    _parameter_decorator_cls = ParametersOnce
+
     @property
     def _sync_async_decorator(self):
         def decorator(function):
@@ -92,8 +122,7 @@ class DecoratorOnce(StarletteDecorator):
             nonlocal uri_parser
             if uri_parser is None:  # the operation is known once a request is routed
                 uri_parser = self.uri_parser
-            request = self.framework.get_request(uri_parser=uri_parser, scope=scope,
-                                                 receive=receive)
+            request = RequestOnce(scope, receive, uri_parser=uri_parser)
             return await decorated(request)
 
         return wrapper

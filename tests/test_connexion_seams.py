@@ -155,3 +155,33 @@ def test_the_call_chain_still_hops_to_a_thread_in_its_sync_async_decorator():
     assert "run_in_threadpool(function" in inspect.getsource(ASGIDecorator)
     decorate = inspect.getsource(BaseDecorator.decorate)
     assert "function = self._sync_async_decorator(function)" in decorate
+
+
+def test_files_are_still_asked_of_the_request_and_only_forms_hold_them():
+    from connexion.decorators.parameter import AsyncParameterDecorator
+    from connexion.lifecycle import ConnexionRequest
+    from starlette.requests import Request
+
+    from api.operations import FORM_MEDIA_TYPES
+
+    # api/operations.py's RequestOnce answers `files()` without a form where
+    # Starlette would build an empty one: these are the tests it repeats.
+    assert "files=await request.files()" in inspect.getsource(AsyncParameterDecorator)
+    assert "self._files = None" in inspect.getsource(ConnexionRequest.__init__)
+    assert "parse_options_header(self.content_type)" in inspect.getsource(ConnexionRequest)
+    get_form = inspect.getsource(Request._get_form)
+    assert "parse_options_header(content_type_header)" in get_form
+    assert get_form.count('content_type == b"') == len(FORM_MEDIA_TYPES)
+    for media_type in FORM_MEDIA_TYPES:
+        assert f'content_type == b"{media_type}"' in get_form
+    assert "self._form = FormData()" in get_form
+
+
+def test_the_parameter_decorator_still_names_parameters_through_sanitize_fn():
+    from connexion.decorators.parameter import AsyncParameterDecorator, BaseParameterDecorator
+
+    from api.operations import ParametersOnce  # noqa: F401 (what relies on it)
+
+    # ParametersOnce wraps the function chosen in __init__ in a cache.
+    assert "self.sanitize_fn = " in inspect.getsource(BaseParameterDecorator.__init__)
+    assert "sanitize=self.sanitize_fn" in inspect.getsource(AsyncParameterDecorator)

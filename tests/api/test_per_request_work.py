@@ -3,7 +3,7 @@
 import pytest
 
 from api import validation
-from tests.conftest import API
+from tests.conftest import API, PASSWORD
 
 
 def _refuse(*_args, **_kwargs):
@@ -168,3 +168,52 @@ def test_a_handler_that_raises_stop_iteration_is_a_500_not_a_hang(client, auth, 
     got = client.get(f"{API}/stores/{store['id']}", headers=auth)
     assert got.status_code == 500
     assert got.headers["content-type"] == "application/problem+json"
+
+
+def test_a_request_without_a_form_never_builds_one(client, auth, store, monkeypatch):
+    # Connexion's parameter decorator asks every request for its files, and
+    # Starlette built an empty form to answer one that carries none.
+    from starlette.requests import Request
+
+    parsed = []
+    get_form = Request._get_form
+    monkeypatch.setattr(Request, "_get_form",
+                        lambda self, **kwargs: parsed.append(self.url.path)
+                        or get_form(self, **kwargs))
+    assert client.get(f"{API}/stores/{store['id']}", headers=auth).status_code == 200
+    assert client.get(f"{API}/items", headers=auth,
+                      params={"store_id": store["id"]}).status_code == 200
+    created = client.post(f"{API}/items", headers=auth,
+                          json={"name": "Tea", "price": 1, "store_id": store["id"]})
+    assert created.status_code == 201
+    assert parsed == []
+    # A form is still read as a form.
+    login = client.post(f"{API}/auth/login",
+                        data={"grant_type": "password", "username": "alice",
+                              "password": PASSWORD})
+    assert login.status_code == 200 and login.json()["token_type"] == "Bearer"
+    assert set(parsed) == {f"{API}/auth/login"}
+
+
+def test_python_names_of_the_specs_parameters_are_worked_out_once(client, auth, store,
+                                                                    monkeypatch):
+    import re
+    import types
+
+    from connexion.decorators import parameter
+
+    def requests(name):
+        got = client.get(f"{API}/items", headers=auth,
+                         params={"store_id": store["id"], "limit": 5})
+        assert got.status_code == 200
+        created = client.post(f"{API}/items", headers=auth,
+                              json={"name": name, "price": 1, "store_id": store["id"]})
+        assert created.status_code == 201
+
+    rewritten = []
+    requests("Tea")  # the first request of an operation meets its names
+    # Connexion's `sanitized` rewrites a name with three re.sub per request.
+    monkeypatch.setattr(parameter, "re", types.SimpleNamespace(
+        sub=lambda *args, **kwargs: rewritten.append(args[0]) or re.sub(*args, **kwargs)))
+    requests("Coffee")
+    assert rewritten == []
