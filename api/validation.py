@@ -31,6 +31,7 @@ import functools
 import math
 import re
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, Inexact, localcontext
+from urllib.parse import parse_qsl
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
@@ -45,7 +46,6 @@ from connexion.validators import (
 )
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
-from starlette.datastructures import QueryParams
 
 from api.json_body import parse_json
 
@@ -236,20 +236,31 @@ class StrictParameterValidator(ParameterValidator):
 
     def _check_numerals(self, scope) -> None:
         query_string = scope.get("query_string", b"")
-        query = QueryParams(query_string) if query_string else QueryParams()
-        for param in self.parameters.get("query", []) if query_string else ():
-            numeral = NUMERAL.get(param["schema"].get("type"))
-            if numeral and not all(numeral.match(text) for text in query.getlist(param["name"])):
-                kind = NUMERAL_NAME[numeral]
-                raise BadRequestProblem(
-                    detail=f"query parameter '{param['name']}' is not a{kind} as JSON writes it")
+        if query_string and self._query_numerals:
+            # Parsed as Starlette parses it for Connexion's own checks.
+            pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+            for name, numeral in self._query_numerals:
+                if not all(numeral.match(text) for key, text in pairs if key == name):
+                    raise BadRequestProblem(detail=f"query parameter '{name}' is not "
+                                                   f"a{NUMERAL_NAME[numeral]} as JSON writes it")
         # Connexion's router has turned path ids into ints ("01" and "+1" into 1):
         # the text is checked in the path itself.
-        if any(p["schema"].get("type") == "integer" for p in self.parameters.get("path", [])):
+        if self._integer_in_path:
             if any(LOOSE_INTEGER.match(part) and not INTEGER_TEXT.match(part)
                    for part in scope["path"].split("/")):
                 raise BadRequestProblem(
                     detail="a path parameter is not an integer written as JSON writes it")
+
+    @functools.cached_property
+    def _query_numerals(self) -> list:
+        """(name, pattern) of each query parameter that is a number."""
+        return [(param["name"], NUMERAL[param["schema"].get("type")])
+                for param in self.parameters.get("query", [])
+                if param["schema"].get("type") in NUMERAL]
+
+    @functools.cached_property
+    def _integer_in_path(self) -> bool:
+        return any(p["schema"].get("type") == "integer" for p in self.parameters.get("path", []))
 
     def validate_query_parameter_list(self, request, security_params=None):
         unknown = super().validate_query_parameter_list(request, security_params)
