@@ -9,25 +9,28 @@ import base64
 import hashlib
 import hmac
 import json
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
-from connexion import request
+from starlette.datastructures import URL
 
 from api.errors import api_problem
-from api.request_context import db, services
+from api.request_context import current_scope, db, services
 
 PAGING_ARGS = ("cursor", "limit")
 
 
 def paginate(query, key, limit: int, cursor: str | None, render) -> tuple:
     """The page of `query` after `cursor`, ordered by `key` (a unique column)."""
-    list_scope = _list_scope()
+    request_scope = current_scope()
+    asked = _query_pairs(request_scope)
+    list_scope = _list_scope(request_scope, asked)
     if cursor is not None:
         query = query.where(key > decode_cursor(cursor, list_scope))
     rows = db().scalars(query.order_by(key).limit(limit + 1)).all()
     page, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(key_of(page[-1], key), list_scope) if more else None
-    headers = {"Link": f'<{_url_with_cursor(next_cursor)}>; rel="next"'} if more else {}
+    headers = ({"Link": f'<{_url_with_cursor(request_scope, asked, next_cursor)}>; rel="next"'}
+               if more else {})
     return {"data": [render(row) for row in page], "next_cursor": next_cursor}, 200, headers
 
 
@@ -57,15 +60,18 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _list_scope() -> str:
-    filters = sorted(
-        (name, value)
-        for name, value in request.query_params.multi_items()
-        if name not in PAGING_ARGS
-    )
-    return f"{request.url.path}?{urlencode(filters)}"
+def _query_pairs(request_scope: dict) -> list[tuple[str, str]]:
+    """The query string's pairs, parsed as Starlette parses them."""
+    query = request_scope.get("query_string", b"").decode("latin-1")
+    return parse_qsl(query, keep_blank_values=True)
 
 
-def _url_with_cursor(cursor: str) -> str:
-    args = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-    return str(request.url.replace(query=urlencode(args + [("cursor", cursor)])))
+def _list_scope(request_scope: dict, asked: list[tuple[str, str]]) -> str:
+    # The routed path: a list's path holds nothing Starlette's URL would escape.
+    filters = sorted((name, value) for name, value in asked if name not in PAGING_ARGS)
+    return f"{request_scope['path']}?{urlencode(filters)}"
+
+
+def _url_with_cursor(request_scope: dict, asked: list[tuple[str, str]], cursor: str) -> str:
+    args = [(k, v) for k, v in asked if k != "cursor"]
+    return str(URL(scope=request_scope).replace(query=urlencode(args + [("cursor", cursor)])))

@@ -30,6 +30,13 @@ def handler_threads_of(request_scope) -> HandlerThreads:
     return request_scope["state"]["handler_threads"]
 
 
+def current_scope() -> dict:
+    """This request's ASGI scope, inside a handler. Cheaper to read than
+    `connexion.request`, which builds a new request object (and Starlette's
+    under it) on every attribute read: some 20 us for one header."""
+    return scope._get_current_object()
+
+
 def services() -> Services:
     """The application's services, inside a handler."""
     return services_of(scope)
