@@ -55,6 +55,9 @@ INTEGER_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]*)$")
 NUMBER_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$")
 NUMERAL = {"integer": INTEGER_TEXT, "number": NUMBER_TEXT}
 NUMERAL_NAME = {INTEGER_TEXT: "n integer", NUMBER_TEXT: " number"}
+# Where the query parameters, resolved and validated, wait for the handler's
+# call chain (api/operations.py's RequestOnce), which would resolve them again.
+RESOLVED_QUERY = "stores_api.resolved_query"
 # What Connexion's router takes for an integer in a path.
 LOOSE_INTEGER = re.compile(r"^[+-]?[0-9]+$")
 
@@ -233,6 +236,7 @@ class StrictParameterValidator(ParameterValidator):
     def validate_request(self, request):
         self._check_numerals(request.scope)
         super().validate_request(request)
+        request.scope[RESOLVED_QUERY] = request.query_params
 
     def _check_numerals(self, scope) -> None:
         query_string = scope.get("query_string", b"")

@@ -239,3 +239,18 @@ def test_handlers_read_the_request_from_its_scope_not_through_connexion_request(
     # Connexion's own, per request: the security layer, request validation
     # and the call chain.
     assert len(built) == 2 * 3
+
+
+def test_query_parameters_are_resolved_once_per_request(client, auth, store, monkeypatch):
+    # Request validation resolves them (split, typed, defaults); the handler's
+    # call chain did it again from the query string.
+    from connexion.uri_parsing import OpenAPIURIParser
+
+    resolved = []
+    resolve_query = OpenAPIURIParser.resolve_query
+    monkeypatch.setattr(OpenAPIURIParser, "resolve_query",
+                        lambda self, params: resolved.append(dict(params))
+                        or resolve_query(self, params))
+    page = client.get(f"{API}/items", headers=auth, params={"store_id": store["id"], "limit": 2})
+    assert page.status_code == 200
+    assert resolved == [{"store_id": [str(store["id"])], "limit": ["2"]}]
