@@ -17,8 +17,8 @@ threads (api/handler_threads.py) instead of Starlette's `run_in_threadpool`.
 Connexion's parameter decorator also asks every request for its files, and
 Starlette builds an empty form to answer a request that carries none:
 `RequestOnce` answers without it where the media type cannot hold a form.
-It also takes the query parameters as request validation resolved them,
-instead of parsing and resolving them a second time.
+It also takes the query and path parameters as request validation resolved
+them, instead of parsing and resolving them a second time.
 The decorator turns the spec's names into Python ones with three regular
 expressions per name per request: `ParametersOnce` remembers the answers.
 
@@ -70,7 +70,7 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.utils import is_nullable
 
 from api.request_context import handler_threads_of
-from api.validation import RESOLVED_QUERY
+from api.validation import VALIDATED_REQUEST
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # The media types Starlette parses as a form; any other body has no files.
@@ -84,13 +84,14 @@ BODY_VALIDATORS_KEPT = 8
 
 
 class RequestOnce(ConnexionRequest):
-    @property
-    def query_params(self):
-        # As request validation resolved them, with a parser built from the
-        # same operation's parameters.
-        if self._query_params is None:
-            self._query_params = self.scope.get(RESOLVED_QUERY)
-        return super().query_params
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The query and path parameters as request validation resolved them,
+        # with a parser built from the same operation's parameters.
+        validated = self.scope.get(VALIDATED_REQUEST)
+        if validated is not None:
+            self._query_params = validated._query_params
+            self._path_params = validated._path_params
 
     async def files(self):
         # Starlette's own test, on the same parse of the same header

@@ -55,9 +55,10 @@ INTEGER_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]*)$")
 NUMBER_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$")
 NUMERAL = {"integer": INTEGER_TEXT, "number": NUMBER_TEXT}
 NUMERAL_NAME = {INTEGER_TEXT: "n integer", NUMBER_TEXT: " number"}
-# Where the query parameters, resolved and validated, wait for the handler's
-# call chain (api/operations.py's RequestOnce), which would resolve them again.
-RESOLVED_QUERY = "stores_api.resolved_query"
+# Where the request object parameters were validated on waits for the
+# handler's call chain (api/operations.py's RequestOnce), which takes the
+# parameters it resolved instead of resolving them again.
+VALIDATED_REQUEST = "stores_api.validated_request"
 # What Connexion's router takes for an integer in a path.
 LOOSE_INTEGER = re.compile(r"^[+-]?[0-9]+$")
 
@@ -236,7 +237,7 @@ class StrictParameterValidator(ParameterValidator):
     def validate_request(self, request):
         self._check_numerals(request.scope)
         super().validate_request(request)
-        request.scope[RESOLVED_QUERY] = request.query_params
+        request.scope[VALIDATED_REQUEST] = request
 
     def _check_numerals(self, scope) -> None:
         query_string = scope.get("query_string", b"")

@@ -187,15 +187,16 @@ def test_the_parameter_decorator_still_names_parameters_through_sanitize_fn():
     assert "sanitize=self.sanitize_fn" in inspect.getsource(AsyncParameterDecorator)
 
 
-def test_query_parameters_are_still_resolved_where_request_once_takes_them_over():
+def test_parameters_are_still_resolved_where_request_once_takes_them_over():
     from connexion.lifecycle import ConnexionRequest
 
     # Request validation resolves them on its request object, which
-    # StrictParameterValidator.validate_request receives; RequestOnce reads
-    # them back through the attribute ConnexionRequest caches them in.
+    # StrictParameterValidator.validate_request receives; RequestOnce takes
+    # them from the attributes ConnexionRequest caches them in.
     validate = inspect.getsource(ParameterValidator.validate)
     assert "ConnexionRequest(scope, uri_parser=self.uri_parser)" in validate
     assert "self.validate_request(request)" in validate
-    query_params = inspect.getsource(ConnexionRequest.query_params.fget)
-    assert "if self._query_params is None:" in query_params
-    assert "self.uri_parser.resolve_query(" in query_params
+    for name, resolve in (("query_params", "resolve_query"), ("path_params", "resolve_path")):
+        source = inspect.getsource(getattr(ConnexionRequest, name).fget)
+        assert f"if self._{name} is None:" in source
+        assert f"self.uri_parser.{resolve}(" in source

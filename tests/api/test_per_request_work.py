@@ -241,16 +241,23 @@ def test_handlers_read_the_request_from_its_scope_not_through_connexion_request(
     assert len(built) == 2 * 3
 
 
-def test_query_parameters_are_resolved_once_per_request(client, auth, store, monkeypatch):
+def test_parameters_are_resolved_once_per_request(client, auth, store, monkeypatch):
     # Request validation resolves them (split, typed, defaults); the handler's
-    # call chain did it again from the query string.
+    # call chain did it again.
     from connexion.uri_parsing import OpenAPIURIParser
 
     resolved = []
-    resolve_query = OpenAPIURIParser.resolve_query
-    monkeypatch.setattr(OpenAPIURIParser, "resolve_query",
-                        lambda self, params: resolved.append(dict(params))
-                        or resolve_query(self, params))
+    for method in ("resolve_query", "resolve_path"):
+        original = getattr(OpenAPIURIParser, method)
+        monkeypatch.setattr(OpenAPIURIParser, method,
+                            lambda self, params, method=method, original=original:
+                            resolved.append((method, dict(params))) or original(self, params))
     page = client.get(f"{API}/items", headers=auth, params={"store_id": store["id"], "limit": 2})
     assert page.status_code == 200
-    assert resolved == [{"store_id": [str(store["id"])], "limit": ["2"]}]
+    # An operation without path parameters has them resolved (to none) once, by the chain.
+    assert resolved == [("resolve_query", {"store_id": [str(store["id"])], "limit": ["2"]}),
+                        ("resolve_path", {})]
+    resolved.clear()
+    got = client.get(f"{API}/stores/{store['id']}", headers=auth)
+    assert got.status_code == 200 and got.json()["id"] == store["id"]
+    assert resolved == [("resolve_query", {}), ("resolve_path", {"store_id": store["id"]})]
