@@ -4,6 +4,7 @@ the machine is, unlike seconds.
     python -m bench.instructions                  # callgrind, every scenario
     python -m bench.instructions get_item         # one scenario
     python -m bench.instructions --profile get_item   # cProfile's top functions
+    python -m bench.instructions --profile --sort cumulative get_item
 
 The service is built in this process against a fresh database (PostgreSQL
 when reachable, else SQLite) seeded with 10 stores and 1,000 items, and is
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 REQUESTS = int(os.environ.get("INSTRUCTIONS_REQUESTS", "200"))
@@ -124,7 +126,7 @@ def database_url(folder: str) -> str:
     return f"sqlite:///{folder}/instructions.db"
 
 
-async def run(scenario: str, requests: int, profile: bool) -> None:
+async def run(scenario: str, requests: int, profile: str | None) -> None:
     from api import migrate
     from api.app import create_app
     from api.config import Settings
@@ -161,7 +163,7 @@ async def run(scenario: str, requests: int, profile: bool) -> None:
         profiler.enable()
         await requests_of(requests)
         profiler.disable()
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(45)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats(profile).print_stats(60)
     else:
         await requests_of(requests)
     await driver.stop()
@@ -182,32 +184,44 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenarios", nargs="*")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="tottime", help="cProfile's order (--profile)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--requests", type=int, default=REQUESTS)
     args = parser.parse_args()
-    if args.inner or args.profile:
-        asyncio.run(run(args.scenarios[0], args.requests, args.profile))
+    if args.inner:  # under callgrind, in a database made for it
+        asyncio.run(run(args.scenarios[0], args.requests, None))
         return 0
-    from tests import postgres_suite
-
+    if args.profile:
+        with tempfile.TemporaryDirectory() as folder, fresh_database(folder) as url:
+            os.environ["DATABASE_URL"] = url
+            asyncio.run(run(args.scenarios[0], args.requests, args.sort))
+        return 0
     names = args.scenarios or ["get_item", "get_store", "items_by_store", "put_item"]
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
             counts = []
             for requests in (args.requests, 2 * args.requests):
-                url = database_url(folder)
-                env = {**os.environ, "DATABASE_URL": url, "PYTHONHASHSEED": "0"}
-                try:
+                with fresh_database(folder) as url:
+                    env = {**os.environ, "DATABASE_URL": url, "PYTHONHASHSEED": "0"}
                     counts.append(instructions(name, requests, env))
-                finally:
-                    if url.startswith("postgresql"):
-                        postgres_suite.drop_databases(url.rsplit("/", 1)[1])
-                    else:
-                        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
             results[name] = (counts[1] - counts[0]) // args.requests
             print(f"{name:20} {results[name] / 1e6:.2f}M instructions per request", flush=True)
     return 0
+
+
+@contextmanager
+def fresh_database(folder: str):
+    from tests import postgres_suite
+
+    url = database_url(folder)
+    try:
+        yield url
+    finally:
+        if url.startswith("postgresql"):
+            postgres_suite.drop_databases(url.rsplit("/", 1)[1])
+        else:
+            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
