@@ -70,7 +70,7 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.utils import is_nullable
 
 from api.request_context import handler_threads_of
-from api.validation import VALIDATED_REQUEST
+from api.validation import VALIDATED_PARAMETERS
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # The media types Starlette parses as a form; any other body has no files.
@@ -88,10 +88,9 @@ class RequestOnce(ConnexionRequest):
         super().__init__(*args, **kwargs)
         # The query and path parameters as request validation resolved them,
         # with a parser built from the same operation's parameters.
-        validated = self.scope.get(VALIDATED_REQUEST)
-        if validated is not None:
-            self._query_params = validated._query_params
-            self._path_params = validated._path_params
+        # None where validation had no need of them: resolved here, as before.
+        self._query_params, self._path_params = self.scope.get(VALIDATED_PARAMETERS,
+                                                               (None, None))
 
     async def files(self):
         # Starlette's own test, on the same parse of the same header

@@ -55,10 +55,9 @@ INTEGER_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]*)$")
 NUMBER_TEXT = re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$")
 NUMERAL = {"integer": INTEGER_TEXT, "number": NUMBER_TEXT}
 NUMERAL_NAME = {INTEGER_TEXT: "n integer", NUMBER_TEXT: " number"}
-# Where the request object parameters were validated on waits for the
-# handler's call chain (api/operations.py's RequestOnce), which takes the
-# parameters it resolved instead of resolving them again.
-VALIDATED_REQUEST = "stores_api.validated_request"
+# Where the query and path parameters, as validated, wait for the handler's
+# call chain (api/operations.py's RequestOnce), which would resolve them again.
+VALIDATED_PARAMETERS = "stores_api.validated_parameters"
 # What Connexion's router takes for an integer in a path.
 LOOSE_INTEGER = re.compile(r"^[+-]?[0-9]+$")
 
@@ -237,7 +236,9 @@ class StrictParameterValidator(ParameterValidator):
     def validate_request(self, request):
         self._check_numerals(request.scope)
         super().validate_request(request)
-        request.scope[VALIDATED_REQUEST] = request
+        # The values, not the request: it holds the scope, and a cycle would
+        # keep every request's objects alive until the garbage collector ran.
+        request.scope[VALIDATED_PARAMETERS] = request._query_params, request._path_params
 
     def _check_numerals(self, scope) -> None:
         query_string = scope.get("query_string", b"")
