@@ -8,12 +8,14 @@
   and a body without one is `application/octet-stream`. Connexion then answers
   415 where the operation does not take that type, and picks its validators by
   the lower-case name, so `Application/JSON` can no longer slip a body past them.
-  Bodies are UTF-8 (RFC 8259): any other charset is 415.
+  Bodies are UTF-8 (RFC 8259): any other charset is 415. A Content-Type with
+  a byte that is not printable ASCII is not a media type at all: 400.
 - Its Host is ours: absolute URLs (the `Link` of a page, a redirect's
   `Location`) are built from PUBLIC_URL, or from the address the server listens
   on, never from a Host or X-Forwarded-Host header a caller chose.
 """
 
+import re
 from urllib.parse import urlsplit
 
 from connexion.exceptions import ProblemException, UnsupportedMediaTypeProblem
@@ -25,6 +27,9 @@ MAX_URL_BYTES = 8192
 # A token, the docs' browser headers and a proxy's additions, many times over.
 MAX_HEADER_BYTES = 32 * 1024
 UTF_8 = {"utf-8", "utf8"}
+# Printable ASCII: a media type's tokens are ASCII (RFC 9110, 8.3.1), and
+# none of the parameters this API reads (charset) takes other bytes.
+MEDIA_TYPE_BYTES = re.compile(rb"[\t\x20-\x7e]*")
 # The headers that say whether there is a body and what it is; the last of
 # each counts, and only it is passed on.
 FRAMING_HEADERS = (b"content-type", b"content-length", b"transfer-encoding")
@@ -100,6 +105,8 @@ class RequestGuard:
 def _normalised_content_type(value: bytes | None, *, has_body: bool) -> bytes | None:
     if value is None:
         return b"application/octet-stream" if has_body else None
+    if not MEDIA_TYPE_BYTES.fullmatch(value):
+        raise api_problem(400, "the Content-Type header is not a media type")
     media_type, *parameters = value.decode("latin-1").split(";")
     media_type = media_type.strip().lower()
     kept = []

@@ -65,6 +65,14 @@ PROBES = [
           {"Content-Type": "application/json; charset=latin-1"}, 415),
     Probe("content-length-that-is-not-a-number", "POST", "/stores", b'{"name": "x"}',
           {**JSON, "Content-Length": "1e3"}),
+    # A media type is ASCII (RFC 9110 tokens): other bytes were a 500 from
+    # Connexion's own reading of the header, with a body or without.
+    Probe("a-content-type-that-is-not-ascii", "POST", "/stores", b'{"name": "x"}',
+          {"Content-Type": b"application/json\xe9"}),
+    Probe("a-content-type-that-is-not-ascii-on-a-get", "GET", "/stores/{store}",
+          headers={"Content-Type": b"\xff\xfe"}),
+    Probe("a-control-character-in-a-content-type", "GET", "/stores/{store}",
+          headers={"Content-Type": b"text/plain\x01"}),
     # 2. Lone surrogates never reach a hash or the database.
     Probe("lone-surrogate-in-a-password", "POST", "/auth/login",
           b'{"username": "alice", "password": "' + SECRET.encode() + b'\\ud800"}', JSON, 400, False),
@@ -319,3 +327,15 @@ def test_the_docs_page_forbids_framing_and_foreign_sources(client):
     assert "'sha256-" in policy  # the page's own inline script, by its hash
     asset = client.get(f"{API}/ui/swagger-ui-bundle.js")
     assert asset.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("value", [b"application/json\n", b"text/plain\r\nX-Evil: 1", b"a/b\x7f"])
+def test_a_content_type_no_http_client_would_send_is_not_a_media_type(value):
+    # Servers other than uvicorn may pass bytes its parser refuses.
+    from connexion.exceptions import ProblemException
+
+    from api.request_guard import _normalised_content_type
+
+    with pytest.raises(ProblemException) as refused:
+        _normalised_content_type(value, has_body=True)
+    assert refused.value.status == 400
