@@ -9,12 +9,12 @@ import base64
 import hashlib
 import hmac
 import json
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from starlette.datastructures import URL
 
 from api.errors import api_problem
-from api.request_context import current_scope, db, services
+from api.request_context import current_scope, db, query_pairs, services
 
 PAGING_ARGS = ("cursor", "limit")
 
@@ -22,7 +22,7 @@ PAGING_ARGS = ("cursor", "limit")
 def paginate(query, key, limit: int, cursor: str | None, render) -> tuple:
     """The page of `query` after `cursor`, ordered by `key` (a unique column)."""
     request_scope = current_scope()
-    asked = _query_pairs(request_scope)
+    asked = query_pairs(request_scope)
     list_scope = _list_scope(request_scope, asked)
     if cursor is not None:
         query = query.where(key > decode_cursor(cursor, list_scope))
@@ -58,12 +58,6 @@ def _signature(payload: str, list_scope: str) -> str:
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _query_pairs(request_scope: dict) -> list[tuple[str, str]]:
-    """The query string's pairs, parsed as Starlette parses them."""
-    query = request_scope.get("query_string", b"").decode("latin-1")
-    return parse_qsl(query, keep_blank_values=True)
 
 
 def _list_scope(request_scope: dict, asked: list[tuple[str, str]]) -> str:

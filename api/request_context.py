@@ -7,6 +7,7 @@ them from there.
 
 from collections.abc import Callable
 from contextvars import ContextVar
+from urllib.parse import parse_qsl
 
 from connexion.context import scope
 from sqlalchemy.orm import Session
@@ -35,6 +36,12 @@ def current_scope() -> dict:
     `connexion.request`, which builds a new request object (and Starlette's
     under it) on every attribute read: some 20 us for one header."""
     return scope._get_current_object()
+
+
+def query_pairs(request_scope) -> list[tuple[str, str]]:
+    """The query string's name and value pairs, parsed as Starlette parses them."""
+    return parse_qsl(request_scope.get("query_string", b"").decode("latin-1"),
+                     keep_blank_values=True)
 
 
 def services() -> Services:

@@ -31,7 +31,6 @@ import functools
 import math
 import re
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, Inexact, localcontext
-from urllib.parse import parse_qsl
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
@@ -48,6 +47,7 @@ from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
 
 from api.json_body import parse_json
+from api.request_context import query_pairs
 
 # How a field the caller named may appear in a problem: a plain, short name.
 SHOWABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
@@ -241,10 +241,8 @@ class StrictParameterValidator(ParameterValidator):
         request.scope[VALIDATED_PARAMETERS] = request._query_params, request._path_params
 
     def _check_numerals(self, scope) -> None:
-        query_string = scope.get("query_string", b"")
-        if query_string and self._query_numerals:
-            # Parsed as Starlette parses it for Connexion's own checks.
-            pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+        if scope.get("query_string") and self._query_numerals:
+            pairs = query_pairs(scope)
             for name, numeral in self._query_numerals:
                 if not all(numeral.match(text) for key, text in pairs if key == name):
                     raise BadRequestProblem(detail=f"query parameter '{name}' is not "
