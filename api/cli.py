@@ -97,7 +97,7 @@ def serve(args) -> int:
     from api.server import uvicorn_options
 
     uvicorn.run(
-        "api.app:create_app",
+        "api.server:app_for_serving",
         factory=True,
         host=args.host,
         port=args.port,

@@ -1,9 +1,26 @@
 """Serving: uvicorn for one process, gunicorn with uvicorn workers for several."""
 
+from typing import TYPE_CHECKING
+
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
+if TYPE_CHECKING:
+    from api.app import StoresApp
+
 GRACEFUL_TIMEOUT_SECONDS = 30
+
+
+def app_for_serving() -> "StoresApp":
+    """The app a serving process runs: built, then its heap settled
+    (api/heap.py). Each process builds its own: gunicorn's workers after the
+    fork (the master never imports the app)."""
+    from api.app import create_app
+    from api.heap import settle_heap
+
+    app = create_app()
+    settle_heap()
+    return app
 
 
 def uvicorn_options(trusted_proxies: tuple[str, ...]) -> dict:
@@ -45,6 +62,4 @@ class GunicornServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from api.app import create_app
-
-        return create_app()
+        return app_for_serving()
