@@ -130,6 +130,7 @@ async def run(scenario: str, requests: int, profile: str | None) -> None:
     from api import migrate, token_view
     from api.app import create_app
     from api.config import Settings
+    from api.heap import settle_heap
     from bench.seed import BENCH_PASSWORD, BENCH_USER, seed
 
     url = os.environ["DATABASE_URL"]
@@ -147,6 +148,7 @@ async def run(scenario: str, requests: int, profile: str | None) -> None:
                                   "PRUNE_INTERVAL_SECONDS": "0",
                                   "TOKEN_VIEW_BOUND_SECONDS": "60"})
     driver = Driver(create_app(settings))
+    settle_heap()  # as a serving process does once its app is built (api/server.py)
     await driver.start()
     status, body = await driver.call(
         "POST", "/api/v1/auth/login",
