@@ -15,7 +15,7 @@ from api.persistence import (
 )
 from api.representations import item_json, location
 from api.request_context import db
-from models import WITH_TAGS, Item, Store, Tag, item_tags
+from models import LOCKED_WITH_TAGS, WITH_TAGS, Item, Store, Tag, item_tags
 
 ITEM_NAME_TAKEN = "an item with this name already exists in the store"
 
@@ -64,7 +64,7 @@ def get_item(item_id):
 
 
 def replace_item(item_id, body):
-    item = get_or_404(Item, item_id, "item", WITH_TAGS, lock=True)
+    item = get_or_404(Item, item_id, "item", LOCKED_WITH_TAGS, lock=True)
     check_if_match(item_json(item), "item")
     item.name = body["name"]
     item.price = _money(body["price"])
@@ -74,7 +74,7 @@ def replace_item(item_id, body):
 
 
 def delete_item(item_id):
-    item = get_or_404(Item, item_id, "item", WITH_TAGS, lock=True)
+    item = get_or_404(Item, item_id, "item", LOCKED_WITH_TAGS, lock=True)
     check_if_match(item_json(item), "item")
     db().delete(item)
     db().commit()

@@ -9,7 +9,9 @@ from api.request_context import db
 
 def get_or_404(model, id_: int, what: str, *options, lock: bool = False):
     """The row, or 404. `lock`: held until commit, for a read-check-write."""
-    row = db().get(model, id_, options=options, with_for_update=lock or None)
+    # FOR UPDATE OF the row's own table: a joined collection's rows are not locked.
+    row = db().get(model, id_, options=options,
+                   with_for_update={"of": model} if lock else None)
     if row is None:
         raise not_found(what, id_)
     return row

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.representations import item_json, store_json
-from models import WITH_TAGS, Database, Item, Store, Tag, item_tags
+from models import LOCKED_WITH_TAGS, WITH_TAGS, Database, Item, Store, Tag, item_tags
 
 PAGE, LARGEST_PAGE = 20, 100
 
@@ -70,7 +70,7 @@ def create_item(session, body: dict):
 
 
 def replace_item(session, item_id: int, body: dict):
-    item = session.get(Item, item_id, options=[WITH_TAGS], with_for_update=True)
+    item = session.get(Item, item_id, options=[LOCKED_WITH_TAGS], with_for_update={"of": Item})
     if item is None:
         return None, 404
     item.name, item.price = body["name"], Decimal(repr(body["price"]))

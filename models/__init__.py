@@ -2,7 +2,7 @@
 
 from models.base import Base
 from models.idempotency import IdempotencyKey
-from models.item import WITH_TAGS, Item, item_tags
+from models.item import LOCKED_WITH_TAGS, WITH_TAGS, Item, item_tags
 from models.session import Database
 from models.store import Store
 from models.tag import Tag
@@ -10,6 +10,7 @@ from models.token import RevokedToken
 from models.user import User
 
 __all__ = [
+    "LOCKED_WITH_TAGS",
     "WITH_TAGS",
     "Base",
     "Database",

@@ -13,7 +13,14 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, selectinload
+from sqlalchemy.orm import (
+    Mapped,
+    column_property,
+    joinedload,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 
 from models.base import Base, UTCDateTime, utcnow
 from models.names import SearchableName
@@ -87,3 +94,6 @@ Tag.item_count = column_property(
 # How items are loaded wherever they are returned: with their tags' ids and
 # names only (an item shows no tag's item count), in one more SELECT per page.
 WITH_TAGS = selectinload(Item.tags).load_only(Tag.id, Tag.name)
+# One item read under its row lock, with its tags in the same SELECT: the
+# lock is held until commit, and a second round trip would lengthen it.
+LOCKED_WITH_TAGS = joinedload(Item.tags).load_only(Tag.id, Tag.name)

@@ -62,3 +62,20 @@ def test_statements_per_request_do_not_grow_with_rows(client, services, auth, db
     many = statements_for(client, services, auth, template.format(store=store, tag=tag, item=item))
     assert many == few
     assert few <= 4  # the token check, the parent's existence, the page, its tags
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_an_item_is_read_with_its_tags_in_one_statement_under_its_lock(
+        client, services, admin_auth, db, method):
+    # The row lock is held until commit: a second round trip for the tags
+    # would make every other writer of the item wait that much longer.
+    _store, _tag, item = seed(db, "locked", stores=1, items_per_store=1)
+    body = {"name": "Replaced", "price": 1.5} if method == "PUT" else None
+    with counting_statements(services.database.engine) as statements:
+        response = client.request(method, f"{API}/items/{item}", json=body, headers=admin_auth)
+    assert response.status_code == (200 if method == "PUT" else 204), response.text
+    # All but the token check (SQLite has no token view: it asks the database).
+    reads = [s for s in statements if s.startswith("SELECT") and "FROM users" not in s]
+    assert len(reads) == 1, reads
+    if method == "PUT":
+        assert [tag["name"] for tag in response.json()["tags"]] == ["T0", "T1"]
