@@ -2,9 +2,9 @@
 
 CPython's cyclic garbage collector walks every object of the generations it
 collects. A worker's app is a large, long-lived graph (the spec, Connexion's
-operations and validators, SQLAlchemy's mappers: some 140,000 objects), so a
-full collection under load paused the worker for 75-145 ms, every request it
-held included, and the young collections, triggered every 700 net new
+operations and validators, SQLAlchemy's mappers: over 100,000 objects), so
+a full collection under load paused the worker for 75-146 ms, every request
+it held included, and the young collections, triggered every 700 net new
 objects, ran about once per two requests (docs/performance.md).
 
 `settle_heap` collects once, then freezes what survives: the start-up graph
