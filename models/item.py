@@ -92,7 +92,8 @@ Tag.item_count = column_property(
 
 
 # How items are loaded wherever they are returned: with their tags' ids and
-# names only (an item shows no tag's item count), in one more SELECT per page.
+# names only (an item shows no tag's item count), in one more SELECT per page;
+# under a row lock, in the same SELECT (LOCKED_WITH_TAGS).
 WITH_TAGS = selectinload(Item.tags).load_only(Tag.id, Tag.name)
 # One item read under its row lock, with its tags in the same SELECT: the
 # lock is held until commit, and a second round trip would lengthen it.
