@@ -18,6 +18,8 @@ from api.services import Services
 # The session of the handler call running in this context: opened on first use,
 # closed by `with_session` when the handler returns.
 _session: ContextVar[Session | None] = ContextVar("db_session", default=None)
+# Requests that only read (RFC 9110's safe methods that reach a handler).
+READING_METHODS = frozenset({"GET", "HEAD"})
 
 
 def services_of(request_scope) -> Services:
@@ -50,10 +52,14 @@ def services() -> Services:
 
 
 def db() -> Session:
-    """The session of this request, closed when its handler returns."""
+    """The session of this request, closed when its handler returns: for a
+    GET, one that reads without a transaction (models/session.py)."""
     session = _session.get()
     if session is None:
-        session = services().database.session()
+        request_scope = current_scope()
+        database = services_of(request_scope).database
+        session = (database.read_session() if request_scope["method"] in READING_METHODS
+                   else database.session())
         _session.set(session)
     return session
 

@@ -74,7 +74,7 @@ def _known_user(view, claims: dict) -> bool | None:
 def _live_token_user(services, claims: dict, check_jti: bool) -> bool:
     view = services.token_view
     changes = view.user_changes() if view else 0
-    with services.database.single_reads.connect() as connection:
+    with services.database.reads.connect() as connection:
         is_admin = live_token_user(connection, claims, check_jti=check_jti)
     if is_admin is None:
         raise OAuthProblem(detail=REVOKED)

@@ -1,7 +1,8 @@
 """The two references the service is measured against, serving the same JSON
 from the same queries: a hand-written Flask app with no validation or security
 (what a Flask stack does by hand; it also makes the same writes), and a bare
-ASGI app for the reads (the server's ceiling).
+ASGI app for the reads (the server's ceiling). Both read as the service does,
+in autocommit on the pool of reads (`Database.read_session`).
 
     gunicorn -w 2 -k gthread --threads 10 'bench.references:flask_app()'
     gunicorn -w 2 -k uvicorn_worker.UvicornWorker 'bench.references:asgi_app()'
@@ -102,17 +103,17 @@ def flask_app():
 
     @app.get("/api/v1/items/<int:item_id>")
     def get_item(item_id):
-        with database.session() as session:
+        with database.read_session() as session:
             return jsonify(item_by_id(session, item_id) or abort(404))
 
     @app.get("/api/v1/stores/<int:store_id>")
     def get_store(store_id):
-        with database.session() as session:
+        with database.read_session() as session:
             return jsonify(store_by_id(session, store_id) or abort(404))
 
     @app.get("/api/v1/items")
     def list_items():
-        with database.session() as session:
+        with database.read_session() as session:
             return jsonify(items_page(session, request.args))
 
     @app.post("/api/v1/items")
@@ -155,7 +156,7 @@ def asgi_app():
         for pattern, view in routes:
             if match := pattern.match(scope["path"]):
                 query = dict(parse_qsl(scope["query_string"].decode()))
-                with database.session() as session:
+                with database.read_session() as session:
                     body = view(session, match, query)
                 status = 200 if body is not None else 404
                 break

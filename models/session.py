@@ -24,7 +24,7 @@ def _begin_sqlite_transaction(connection):
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, pool_size: int = 10, **options) -> Engine:
+def make_engine(url: str, pool_size: int = 10, *, reads: bool = False, **options) -> Engine:
     # One connection for each thread that runs handlers and token lookups
     # (`pool_size`), and as many again of headroom.
     pooling = {"pool_size": pool_size, "max_overflow": pool_size}
@@ -36,35 +36,59 @@ def make_engine(url: str, pool_size: int = 10, **options) -> Engine:
     # pre-ping: connections broken while the database was away are replaced,
     # so the service recovers by itself; a short connect timeout turns an
     # unreachable database into a quick 503 rather than a hung request.
-    return create_engine(
+    if reads:
+        # Autocommit: each statement is its own transaction, with no BEGIN or
+        # ROLLBACK round trip.
+        options["isolation_level"] = "AUTOCOMMIT"
+    engine = create_engine(
         url,
         **pooling,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {},
         **options,
     )
+    if reads:
+        event.listen(engine, "connect", _refuse_writes)
+    return engine
+
+
+def _refuse_writes(dbapi_connection, _record):
+    # Once per connection: a write sent on it fails instead of committing on
+    # its own. A statement rather than a startup option, which a pooler in
+    # front (PgBouncer) refuses unless told to pass it.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    dbapi_connection.execute("SET default_transaction_read_only = on")
+    dbapi_connection.autocommit = autocommit
 
 
 class Database:
     def __init__(self, url: str, pool_size: int = 10):
         self.engine = make_engine(url, pool_size)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        # For single-statement reads (the token check on every request): on
-        # PostgreSQL, autocommit saves the BEGIN and ROLLBACK round trips. A
-        # pool of its own, always in autocommit: switching a shared connection's
-        # isolation level there and back on every checkout cost more than a
-        # third of the lookup. SQLite's connections keep their own transaction
-        # handling (see above).
-        self.single_reads = (
-            make_engine(url, pool_size, isolation_level="AUTOCOMMIT")
+        # For what only reads: the token check and the handlers of GET
+        # requests. On PostgreSQL, a pool of its own in autocommit saves the
+        # BEGIN and ROLLBACK round trips around every read (switching a
+        # shared connection's isolation level there and back on every
+        # checkout cost more than a third of the token lookup). It gives up
+        # nothing: at READ COMMITTED, PostgreSQL's default and ours, each
+        # statement of a transaction takes a snapshot of its own anyway.
+        # SQLite's connections keep their own transaction handling (see above).
+        self.reads = (
+            make_engine(url, pool_size, reads=True)
             if self.engine.dialect.name == "postgresql"
             else self.engine
         )
+        self.read_sessionmaker = sessionmaker(self.reads, expire_on_commit=False)
 
     def session(self) -> Session:
         return self.sessionmaker()
 
+    def read_session(self) -> Session:
+        """A session for reads only (on PostgreSQL, writes fail)."""
+        return self.read_sessionmaker()
+
     def dispose(self) -> None:
         """Close every pooled connection (before a fork, or when done)."""
         self.engine.dispose()
-        self.single_reads.dispose()
+        self.reads.dispose()

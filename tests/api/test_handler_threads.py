@@ -42,13 +42,13 @@ def test_the_thread_pools_have_handler_threads_threads(settings, monkeypatch):
 
 
 def test_every_handler_call_closes_its_session_however_it_ends(client, auth, store, services):
-    pool = services.database.engine.pool
+    pools = {services.database.engine.pool, services.database.reads.pool}
     for _ in range(3):
         assert client.get(f"{API}/stores/{store['id']}", headers=auth).status_code == 200
         assert client.get(f"{API}/stores/999999", headers=auth).status_code == 404
         taken = client.post(f"{API}/stores", headers=auth, json={"name": store["name"]})
         assert taken.status_code == 409
-    assert pool.checkedout() == 0
+    assert [pool.checkedout() for pool in pools] == [0] * len(pools)
 
 
 @needs_postgres
@@ -56,7 +56,7 @@ def test_the_token_lookup_has_an_autocommit_pool_of_its_own(client, auth, servic
     # One statement, no BEGIN and ROLLBACK around it, and no isolation level
     # switched there and back on a connection that the sessions share.
     assert client.get(f"{API}/users/me", headers=auth).status_code == 200
-    lookups, sessions = services.database.single_reads, services.database.engine
+    lookups, sessions = services.database.reads, services.database.engine
     assert lookups.pool is not sessions.pool
     with lookups.connect() as connection:
         assert connection.connection.dbapi_connection.autocommit is True

@@ -10,18 +10,23 @@ from tests.conftest import API
 
 
 @contextmanager
-def counting_statements(engine):
+def counting_statements(database):
+    """The statements run on the database's pools (one on SQLite, two on
+    PostgreSQL: the reads have their own)."""
     statements = []
+    engines = {database.engine, database.reads}
 
     def count(conn, cursor, statement, *args):
         if not statement.startswith("BEGIN"):  # SQLite's explicit transactions
             statements.append(statement)
 
-    event.listen(engine, "before_cursor_execute", count)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
 
 
 def seed(db, label: str, stores: int, items_per_store: int):
@@ -43,10 +48,12 @@ def seed(db, label: str, stores: int, items_per_store: int):
 
 
 def statements_for(client, services, auth, path: str) -> int:
-    with counting_statements(services.database.engine) as statements:
+    """The handler's statements. The token check's, one at most, is left out:
+    on PostgreSQL the token view answers it, once it knows the user."""
+    with counting_statements(services.database) as statements:
         response = client.get(f"{API}{path}", headers=auth)
     assert response.status_code == 200, response.text
-    return len(statements)
+    return len([s for s in statements if "revoked_tokens" not in s])
 
 
 PATHS = ["/stores?limit=100", "/items?limit=100", "/stores/{store}/items?limit=100",
@@ -61,7 +68,7 @@ def test_statements_per_request_do_not_grow_with_rows(client, services, auth, db
     store, tag, item = seed(db, "many", stores=30, items_per_store=40)
     many = statements_for(client, services, auth, template.format(store=store, tag=tag, item=item))
     assert many == few
-    assert few <= 4  # the token check, the parent's existence, the page, its tags
+    assert few <= 3  # the parent's existence, the page, its tags
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
@@ -71,7 +78,7 @@ def test_an_item_is_read_with_its_tags_in_one_statement_under_its_lock(
     # would make every other writer of the item wait that much longer.
     _store, _tag, item = seed(db, "locked", stores=1, items_per_store=1)
     body = {"name": "Replaced", "price": 1.5} if method == "PUT" else None
-    with counting_statements(services.database.engine) as statements:
+    with counting_statements(services.database) as statements:
         response = client.request(method, f"{API}/items/{item}", json=body, headers=admin_auth)
     assert response.status_code == (200 if method == "PUT" else 204), response.text
     # All but the token check (SQLite has no token view: it asks the database).

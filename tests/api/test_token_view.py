@@ -28,13 +28,15 @@ def view(client, services):
 
 @pytest.fixture
 def token_lookups(services):
-    """How many statements the token checks' own pool has run."""
+    """The token lookups run: the statements that ask after revocations, on
+    the pool of reads they share with the handlers of GET requests."""
     statements = []
 
-    def count(*_args):
-        statements.append(1)
+    def count(_conn, _cursor, statement, *_args):
+        if "revoked_tokens" in statement:
+            statements.append(statement)
 
-    engine = services.database.single_reads
+    engine = services.database.reads
     event.listen(engine, "before_cursor_execute", count)
     yield statements
     event.remove(engine, "before_cursor_execute", count)
