@@ -58,7 +58,9 @@ def _refuse_writes(dbapi_connection, _record):
     # front (PgBouncer) refuses unless told to pass it.
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
-    dbapi_connection.execute("SET default_transaction_read_only = on")
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET default_transaction_read_only = on")
+    cursor.close()
     dbapi_connection.autocommit = autocommit
 
 
