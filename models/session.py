@@ -33,13 +33,13 @@ def make_engine(url: str, pool_size: int = 10, *, reads: bool = False, **options
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
-    # pre-ping: connections broken while the database was away are replaced,
-    # so the service recovers by itself; a short connect timeout turns an
-    # unreachable database into a quick 503 rather than a hung request.
     if reads:
         # Autocommit: each statement is its own transaction, with no BEGIN or
         # ROLLBACK round trip.
         options["isolation_level"] = "AUTOCOMMIT"
+    # pre-ping: connections broken while the database was away are replaced,
+    # so the service recovers by itself; a short connect timeout turns an
+    # unreachable database into a quick 503 rather than a hung request.
     engine = create_engine(
         url,
         **pooling,
