@@ -24,19 +24,18 @@ def _begin_sqlite_transaction(connection):
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, pool_size: int = 10, *, reads: bool = False, **options) -> Engine:
+def make_engine(url: str, pool_size: int = 10, *, reads: bool = False) -> Engine:
     # One connection for each thread that runs handlers and token lookups
     # (`pool_size`), and as many again of headroom.
     pooling = {"pool_size": pool_size, "max_overflow": pool_size}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **pooling, **options)
+        engine = create_engine(url, connect_args={"timeout": 30}, **pooling)
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
-    if reads:
-        # Autocommit: each statement is its own transaction, with no BEGIN or
-        # ROLLBACK round trip.
-        options["isolation_level"] = "AUTOCOMMIT"
+    # Reads in autocommit: each statement is its own transaction, with no
+    # BEGIN or ROLLBACK round trip.
+    options = {"isolation_level": "AUTOCOMMIT"} if reads else {}
     # pre-ping: connections broken while the database was away are replaced,
     # so the service recovers by itself; a short connect timeout turns an
     # unreachable database into a quick 503 rather than a hung request.

@@ -52,9 +52,10 @@ def test_every_handler_call_closes_its_session_however_it_ends(client, auth, sto
 
 
 @needs_postgres
-def test_the_token_lookup_has_an_autocommit_pool_of_its_own(client, auth, services):
+def test_the_token_lookup_reads_in_autocommit_apart_from_transactions(client, auth, services):
     # One statement, no BEGIN and ROLLBACK around it, and no isolation level
-    # switched there and back on a connection that the sessions share.
+    # switched there and back on a connection that the transactions share
+    # (the pool of reads also serves GET handlers: tests/api/test_reads.py).
     assert client.get(f"{API}/users/me", headers=auth).status_code == 200
     lookups, sessions = services.database.reads, services.database.engine
     assert lookups.pool is not sessions.pool
