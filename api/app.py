@@ -24,7 +24,7 @@ from api.deprecation import DeprecationMiddleware
 from api.errors import register_error_handlers
 from api.handler_threads import HandlerThreads
 from api.idempotency import IdempotencyMiddleware
-from api.logs import AccessLogMiddleware, configure_logging
+from api.logs import AccessLogMiddleware, configure_logging, flush_access_log_every
 from api.operations import (
     HTTP_METHODS,
     ApiOnce,
@@ -62,10 +62,10 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
     """The app's lifespan: it starts the threads that do the worker's
     database work (api/handler_threads.py) and sizes anyio's default pool,
     where Connexion runs error handlers (40 threads unless told), alike;
-    starts the rate limiter and the pruning of expired rows in this event
-    loop, and yields what Starlette then puts on every request's
-    `scope["state"]` (api.request_context). On PostgreSQL it also keeps the
-    token view current (api.token_view)."""
+    starts the rate limiter, the access log's writes (api/logs.py) and the
+    pruning of expired rows in this event loop, and yields what Starlette
+    then puts on every request's `scope["state"]` (api.request_context). On
+    PostgreSQL it also keeps the token view current (api.token_view)."""
     settings = services.settings
 
     @asynccontextmanager
@@ -74,7 +74,7 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
         handler_threads = HandlerThreads(settings.handler_threads, current_token())
         limiter = RateLimiter(policies, settings.rate_limit_storage_url,
                               settings.rate_limit_scale, settings.rate_limit_key_prefix)
-        tasks = []
+        tasks = [asyncio.create_task(flush_access_log_every())]
         if settings.prune_interval_seconds:
             tasks.append(asyncio.create_task(
                 prune_every(services.database, settings.prune_interval_seconds,
