@@ -102,7 +102,7 @@ class LineBatches(logging.handlers.MemoryHandler):
         if not records or target is None:
             return
         stream = getattr(target, "stream", None)
-        if stream is None:  # not a stream's, or a file closed meanwhile: as logging does
+        if stream is None:  # not a StreamHandler, or a closed file: one by one, as logging does
             for record in records:
                 target.handle(record)
             return
@@ -111,6 +111,8 @@ class LineBatches(logging.handlers.MemoryHandler):
             try:
                 stream.write(text)
                 stream.flush()
+            except RecursionError:  # as StreamHandler.emit: never swallowed
+                raise
             except Exception:
                 target.handleError(records[0])
 
