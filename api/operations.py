@@ -33,7 +33,9 @@ Request validation
 For every request, Connexion's RequestValidationOperation builds a URI
 parser, a parameter validator and, for a body, a body validator and a second
 URI parser, from the operation alone. `RequestValidationOnce` builds them on
-the first request and keeps them; what they check is unchanged.
+the first request and keeps them; what they check is unchanged. It also reads
+the request's media type without the typing aliases Connexion's helper
+builds on every call.
 
 The Swagger UI's router
 -----------------------
@@ -67,7 +69,7 @@ from connexion.middleware.request_validation import (
     RequestValidationOperation,
 )
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from connexion.utils import is_nullable
+from connexion.utils import is_nullable, split_content_type
 
 from api.request_context import handler_threads_of
 from api.validation import VALIDATED_PARAMETERS
@@ -133,7 +135,10 @@ class DecoratorOnce(StarletteDecorator):
             nonlocal uri_parser
             if uri_parser is None:  # the operation is known once a request is routed
                 uri_parser = self.uri_parser
-            request = RequestOnce(scope, receive, uri_parser=uri_parser)
+            # The request's own scope and receive, not Connexion's proxies to
+            # them: the request reads its scope a dozen times.
+            request = RequestOnce(scope._get_current_object(), receive._get_current_object(),
+                                  uri_parser=uri_parser)
             return await decorated(request)
 
         return wrapper
@@ -197,6 +202,19 @@ class RequestValidationOnce(RequestValidationOperation):
         if len(self._body_validators) < BODY_VALIDATORS_KEPT:
             self._body_validators[key] = validator
         return validator
+
+    def extract_content_type(self, headers) -> tuple[str, str]:
+        """Connexion's, on the ASGI headers, without the typing aliases
+        `connexion.utils.extract_content_type` builds on every call."""
+        mime_type = encoding = None
+        for name, value in headers:
+            if name.lower() == b"content-type":
+                mime_type, encoding = split_content_type(value.decode("latin-1"))
+                break
+        if mime_type is None:  # the header is optional: Connexion's best guess
+            consumes = self._operation.consumes
+            mime_type = consumes[0] if consumes else "application/octet-stream"
+        return mime_type, "utf-8" if encoding is None else encoding
 
     async def __call__(self, scope, receive, send):
         # Connexion's steps, in its order: parameters, media type, body.

@@ -9,6 +9,7 @@ pins Connexion to the minor version they were written against.
 import inspect
 
 import connexion
+import pytest
 from connexion.security import AbstractSecurityHandler
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -200,3 +201,41 @@ def test_parameters_are_still_resolved_where_request_once_takes_them_over():
         source = inspect.getsource(getattr(ConnexionRequest, name).fget)
         assert f"if self._{name} is None:" in source
         assert f"self.uri_parser.{resolve}(" in source
+
+
+def test_a_framework_response_still_passes_the_response_decorator_unchanged():
+    # api/resolver.py hands Connexion a finished Starlette response.
+    import asyncio
+
+    from connexion.decorators.response import AsyncResponseDecorator
+    from connexion.frameworks.starlette import Starlette
+    from starlette.responses import Response
+
+    sent = Response(b"{}", media_type="application/json")
+
+    async def handler():
+        return sent
+
+    decorated = AsyncResponseDecorator(framework=Starlette, jsonifier=None)(handler)
+    assert asyncio.run(decorated()) is sent
+
+
+@pytest.mark.parametrize("headers", [
+    [],
+    [(b"content-type", b"application/json")],
+    [(b"Content-Type", b"application/json; charset=utf-8")],
+    [(b"content-type", b"text/plain;charset=")],
+    [(b"accept", b"*/*"), (b"content-type", b"application/x-www-form-urlencoded; a=b;charset=x")],
+])
+@pytest.mark.parametrize("consumes", [["application/json"], []])
+def test_request_validation_once_reads_the_media_type_as_connexion_does(headers, consumes):
+    from types import SimpleNamespace
+
+    from connexion.middleware.request_validation import RequestValidationOperation
+
+    from api.operations import RequestValidationOnce
+
+    theirs, ours = (object.__new__(cls) for cls in (RequestValidationOperation,
+                                                      RequestValidationOnce))
+    theirs._operation = ours._operation = SimpleNamespace(consumes=consumes)
+    assert ours.extract_content_type(headers) == theirs.extract_content_type(headers)
