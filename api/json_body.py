@@ -30,7 +30,7 @@ def parse_json(raw: bytes):
     try:
         value = json.loads(
             raw.decode("utf-8"),
-            parse_float=Decimal,
+            parse_float=_non_integer,
             parse_constant=_refuse_constant,
             object_pairs_hook=_object_without_duplicates,
         )
@@ -48,6 +48,18 @@ def parse_json(raw: bytes):
         raise BadRequestProblem(detail="the body is not valid JSON: a number is too long") from None
     _check_depth_and_text(value)
     return value
+
+
+def _non_integer(text: str) -> Decimal:
+    """A number written with a fraction or an exponent, with a fraction digit
+    kept: `1.5e1` is Decimal('15.0'), not Decimal('15'). Draft 4's integer is
+    written with neither, and jsonschema-rs (api.schema_checks) reads a Decimal
+    by its text."""
+    number = Decimal(text)
+    sign, digits, exponent = number.as_tuple()
+    if exponent == 0:
+        return Decimal((sign, (*digits, 0), -1))
+    return number
 
 
 def _refuse_constant(name: str):

@@ -19,7 +19,8 @@
 And one thing made cheaper: Connexion builds a new jsonschema validator for every
 parameter and body of every request (part of what connexion issues 2045 and
 2077 measure). The schemas are fixed once the spec is loaded, so each is
-compiled once here.
+compiled once here, and a request's are asked of jsonschema-rs first
+(`api.schema_checks`), with jsonschema still deciding every refusal.
 
 These classes replace private methods of Connexion's validators (wrap_receive,
 _parse, _validate, _validate_params_strictly): Connexion documents the
@@ -48,6 +49,7 @@ from jsonschema.validators import extend
 
 from api.json_body import parse_json
 from api.request_context import query_pairs
+from api.schema_checks import SchemaCheck
 
 # How a field the caller named may appear in a problem: a plain, short name.
 SHOWABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
@@ -119,15 +121,16 @@ ParameterSchemaValidator = extend(Draft4Validator, _STRICT)
 _compiled: dict[int, tuple[dict, object]] = {}
 
 
-def compiled(validator_class, schema: dict):
-    """`validator_class(schema)`, built once per schema. The schema dicts belong to
-    the loaded spec and are never changed; the entry holds on to its schema, so
-    its id cannot be reused by another dict."""
-    key = id(schema), id(validator_class)
+def compiled(validator_class, schema: dict, *, native_first: bool = False):
+    """`validator_class(schema)`, built once per schema; `native_first`: behind
+    jsonschema-rs (`api.schema_checks`). The schema dicts belong to the loaded
+    spec and are never changed; the entry holds on to its schema, so its id
+    cannot be reused by another dict."""
+    key = id(schema), id(validator_class), native_first
     entry = _compiled.get(key)
     if entry is None:
-        entry = _compiled[key] = (
-            schema, validator_class(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
+        exact = validator_class(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        entry = _compiled[key] = (schema, SchemaCheck(schema, exact) if native_first else exact)
     return entry[1]
 
 
@@ -168,7 +171,7 @@ class _StrictBody:
 
     @property
     def _validator(self):
-        return compiled(self.schema_validator, self._schema)
+        return compiled(self.schema_validator, self._schema, native_first=True)
 
     async def wrap_receive(self, receive, *, scope):
         messages = []
@@ -275,7 +278,8 @@ class StrictParameterValidator(ParameterValidator):
         if value is None or (is_nullable(param) and is_null(value)):
             return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
         try:
-            compiled(ParameterSchemaValidator, param.get("schema", param)).validate(value)
+            compiled(ParameterSchemaValidator, param.get("schema", param),
+                     native_first=True).validate(value)
         except ValidationError as error:
             return f"{parameter_type} parameter '{param['name']}' does not satisfy " \
                    f"{broken_rule(error)}"
