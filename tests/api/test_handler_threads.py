@@ -38,7 +38,7 @@ def test_the_thread_pools_have_handler_threads_threads(settings, monkeypatch):
         assert client.portal.call(_pool_size) == 3
         assert app.services.database.engine.pool.size() == 3
         assert client.get(f"{API}/health").status_code == 200
-    assert [pool.executor._max_workers for pool in pools] == [3]
+    assert [pool.count for pool in pools] == [3]
 
 
 def test_every_handler_call_closes_its_session_however_it_ends(client, auth, store, services):
@@ -174,3 +174,24 @@ def test_a_cancelled_caller_waits_until_its_call_has_ended_queued_or_running():
         return seen
 
     assert asyncio.run(main()) == [["running"], ["running", "queued"]]
+
+
+def test_shutdown_ends_every_thread_once_the_queued_calls_have_run():
+    ran = []
+    before = set(threading.enumerate())
+
+    async def main():
+        threads = HandlerThreads(2, current_token())
+        started = set(threading.enumerate()) - before
+        calls = [asyncio.ensure_future(threads.run(time.sleep, 0.05)) for _ in range(4)]
+        await asyncio.sleep(0)  # the calls are queued
+        threads.shutdown()
+        ran.extend(await asyncio.wait_for(asyncio.gather(*calls), 30))
+        return started
+
+    started = asyncio.run(main())
+    assert len(started) == 2
+    for thread in started:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in started)
+    assert ran == [None] * 4
