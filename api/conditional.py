@@ -32,12 +32,14 @@ def with_etag(representation: dict, status: int = 200) -> tuple:
     return representation, status, {"ETag": etag(representation)}
 
 
-def check_if_match(representation: dict, what: str) -> None:
-    """412 unless If-Match is absent, `*`, or names the current ETag (strongly)."""
+def check_if_match(row, representation_of, what: str) -> None:
+    """412 unless If-Match is absent, `*`, or names the current ETag of
+    `representation_of(row)` (strongly); the representation is built only
+    when there is an ETag to compare."""
     held = _header("If-Match")
     if held is None or held.strip() == "*":
         return
-    if etag(representation) not in _tags(held):
+    if etag(representation_of(row)) not in _tags(held):
         raise api_problem(412, f"the {what} has changed since the ETag in If-Match")
 
 

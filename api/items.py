@@ -65,7 +65,7 @@ def get_item(item_id):
 
 def replace_item(item_id, body):
     item = get_or_404(Item, item_id, "item", LOCKED_WITH_TAGS, lock=True)
-    check_if_match(item_json(item), "item")
+    check_if_match(item, item_json, "item")
     item.name = body["name"]
     item.price = _money(body["price"])
     item.description = body.get("description")
@@ -75,7 +75,7 @@ def replace_item(item_id, body):
 
 def delete_item(item_id):
     item = get_or_404(Item, item_id, "item", LOCKED_WITH_TAGS, lock=True)
-    check_if_match(item_json(item), "item")
+    check_if_match(item, item_json, "item")
     db().delete(item)
     db().commit()
     return None, 204

@@ -31,7 +31,7 @@ def get_store(store_id):
 
 def replace_store(store_id, body):
     store = get_or_404(Store, store_id, "store", lock=True)
-    check_if_match(store_json(store), "store")
+    check_if_match(store, store_json, "store")
     store.name = body["name"]
     commit_or_409(STORE_NAME_TAKEN)
     return with_etag(store_json(store))
@@ -39,7 +39,7 @@ def replace_store(store_id, body):
 
 def delete_store(store_id):
     store = get_or_404(Store, store_id, "store", lock=True)
-    check_if_match(store_json(store), "store")
+    check_if_match(store, store_json, "store")
     # The database cascades to the store's items, tags and their links.
     db().delete(store)
     db().commit()

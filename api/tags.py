@@ -26,7 +26,7 @@ def list_tag_items(tag_id, limit, cursor=None):
 
 def delete_tag(tag_id):
     tag = get_or_404(Tag, tag_id, "tag", lock=True)
-    check_if_match(tag_json(tag), "tag")
+    check_if_match(tag, tag_json, "tag")
     in_use = f"tag {tag_id} is still carried by {{}} item(s); take it off them first"
     if tag.item_count:
         raise conflict(in_use.format(tag.item_count))

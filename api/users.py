@@ -27,7 +27,7 @@ def get_user(user_id, user, token_info):
 def delete_user(user_id):
     session = db()
     target = get_or_404(User, user_id, "user", lock=True)
-    check_if_match(user_json(target), "user")
+    check_if_match(target, user_json, "user")
     if target.is_admin:
         # Lock the admins' rows so two admins cannot delete each other at once.
         admins = session.scalars(

@@ -261,3 +261,26 @@ def test_parameters_are_resolved_once_per_request(client, auth, store, monkeypat
     got = client.get(f"{API}/stores/{store['id']}", headers=auth)
     assert got.status_code == 200 and got.json()["id"] == store["id"]
     assert resolved == [("resolve_query", {}), ("resolve_path", {"store_id": store["id"]})]
+
+
+def test_a_write_without_if_match_builds_its_representation_once(client, auth, store,
+                                                                 monkeypatch):
+    # For the response and its ETag: If-Match's comparison needs one only
+    # when the header names ETags.
+    import api.items
+
+    created = client.post(f"{API}/items", headers=auth,
+                          json={"name": "Tea", "price": 1, "store_id": store["id"]})
+    assert created.status_code == 201
+    url = f"{API}/items/{created.json()['id']}"
+    first_etag = client.get(url, headers=auth).headers["ETag"]
+    built = []
+    item_json = api.items.item_json
+    monkeypatch.setattr(api.items, "item_json", lambda item: built.append(1) or item_json(item))
+    body = {"name": "Green tea", "price": 2}
+    replaced = client.put(url, headers=auth, json=body)
+    assert replaced.status_code == 200 and replaced.json()["name"] == "Green tea"
+    assert len(built) == 1
+    stale = client.put(url, headers={**auth, "If-Match": first_etag}, json=body)
+    assert stale.status_code == 412
+    assert len(built) == 2
