@@ -41,8 +41,8 @@ class HandlerThreads:
         self.loop_token = loop_token
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
         self._stopped = False
-        # Daemon threads, as concurrent.futures' were not: the lifespan stops
-        # them only once the server has finished its requests, so none is
+        # Daemon threads (an executor's are joined at exit): the lifespan
+        # stops them once the server has finished its requests, so none is
         # running a call when the process exits.
         self._threads = [threading.Thread(target=self._serve, name=f"handler_{n}", daemon=True)
                          for n in range(count)]
@@ -68,6 +68,11 @@ class HandlerThreads:
                     except asyncio.CancelledError:
                         pass
             raise
+        finally:
+            # A handler's error leaves here with a traceback that holds this
+            # frame: without this, the frame, the call, its future and the
+            # error would form a cycle that only the garbage collector frees.
+            del call
 
     def shutdown(self) -> None:
         # By the end of the lifespan the server has finished its requests and
@@ -108,9 +113,7 @@ class _Call:
             self.loop.call_soon_threadsafe(self._settle, result, error)
         except RuntimeError:
             pass  # the loop is closed: nobody is waiting any more
-        # An error's traceback holds this frame: without these, the error,
-        # this call and its future would form a cycle that only the garbage
-        # collector frees (concurrent.futures does the same).
+        # The same cycle, through this frame (concurrent.futures breaks it so).
         self = result = error = None
 
     def _settle(self, result, error) -> None:

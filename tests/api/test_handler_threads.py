@@ -5,6 +5,7 @@ asked, the caller's context carried over, a handler's outcome carried back."""
 
 import asyncio
 import contextvars
+import gc
 import threading
 import time
 from dataclasses import replace
@@ -195,3 +196,35 @@ def test_shutdown_ends_every_thread_once_the_queued_calls_have_run():
         thread.join(timeout=10)
     assert not any(thread.is_alive() for thread in started)
     assert ran == [None] * 4
+
+
+class _Refusal(Exception):
+    pass
+
+
+def test_a_calls_error_is_freed_without_the_garbage_collector():
+    # A handler's error (every 404) would otherwise sit in a cycle with the
+    # call, its future and the frames its traceback holds until a collection.
+    def refuse():
+        raise _Refusal
+
+    async def main():
+        threads = HandlerThreads(1, current_token())
+        try:
+            with pytest.raises(_Refusal):
+                await threads.run(refuse)
+        finally:
+            threads.shutdown()
+
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        asyncio.run(main())
+        gc.collect()
+        kept = [o for o in gc.garbage if isinstance(o, _Refusal)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert kept == []
