@@ -122,8 +122,12 @@ class _Call:
         self.ended = True
         if self.end_seen is not None:
             self.end_seen.set_result(None)
-        if not self.outcome.cancelled():
-            if error is None:
-                self.outcome.set_result(result)
-            else:
-                self.outcome.set_exception(error)
+        if self.outcome.cancelled():
+            if error is not None:  # nobody will raise it: reported as asyncio reports one
+                self.loop.call_exception_handler({
+                    "message": "a handler call failed after its caller was cancelled",
+                    "exception": error})
+        elif error is None:
+            self.outcome.set_result(result)
+        else:
+            self.outcome.set_exception(error)

@@ -228,3 +228,28 @@ def test_a_calls_error_is_freed_without_the_garbage_collector():
         gc.garbage.clear()
         gc.enable()
     assert kept == []
+
+
+def test_the_error_of_a_call_whose_caller_was_cancelled_is_reported_not_lost():
+    def fail_later():
+        time.sleep(0.2)
+        raise LookupError("after the caller left")
+
+    reported = []
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(
+            lambda _loop, context: reported.append(context))
+        threads = HandlerThreads(1, current_token())
+        caller = asyncio.ensure_future(threads.run(fail_later))
+        await asyncio.sleep(0.05)
+        caller.cancel()
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                await caller
+        finally:
+            threads.shutdown()
+
+    asyncio.run(main())
+    assert [type(context["exception"]) for context in reported] == [LookupError]
+    assert "cancelled" in reported[0]["message"]
