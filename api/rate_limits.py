@@ -117,7 +117,9 @@ class RateLimiter:
         allowed = await (strategy.hit(item, quota.name, who) if hit
                          else strategy.test(item, quota.name, who))
         stats = await strategy.get_window_stats(item, quota.name, who)
-        reset = max(0, math.ceil(stats.reset_time - time.time()))
+        # Wall-clock seconds (the store's expiry against this host's clock):
+        # a clock stepped back between the two would promise more than a window.
+        reset = min(quota.window, max(0, math.ceil(stats.reset_time - time.time())))
         return Verdict(quota, item.amount, allowed, stats.remaining, reset)
 
 

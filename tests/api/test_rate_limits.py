@@ -159,3 +159,30 @@ def test_with_redis_down_the_service_serves_counts_locally_and_logs(settings, db
         logging.getLogger("api.rate_limits").removeHandler(handler)
     assert answers == [201] * 6 + [429]  # never a 500; the budget still holds
     assert any("rate-limit storage unavailable (ConnectionError)" in w for w in warnings)
+
+
+def test_a_shared_windows_reset_is_never_more_than_the_window(monkeypatch):
+    # Redis's expiry read against this host's wall clock, which a clock stepped
+    # back (as a virtual machine's can be) turned into t=61 on a 60 s window.
+    import asyncio
+    import time
+
+    from limits import RateLimitItemPerSecond, WindowStats
+
+    from api.rate_limits import RateLimiter
+    from api.spec_policy import Quota
+
+    quota = Quota(name="read", quota=100, window=60, per="caller")
+    item = RateLimitItemPerSecond(100, 60)
+
+    class SteppedClockStrategy:
+        async def hit(self, *_args):
+            return True
+
+        async def get_window_stats(self, *_args):
+            return WindowStats(reset_time=time.time() + 60.5, remaining=99)
+
+    verdict = asyncio.run(RateLimiter._shared_verdict(
+        SteppedClockStrategy(), quota, item, "someone", True))
+    assert verdict.reset_seconds == 60
+    assert verdict.headers()["RateLimit"] == '"read";r=99;t=60'
