@@ -108,7 +108,9 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     app = StoresApp(services, policies, specification_dir=SPEC_PATH.parent)
     app.add_api(
         path_parameters_in_operations(document),
-        resolver=SessionJSONResolver(),
+        resolver=SessionJSONResolver({operation_id: policy.store_role
+                                      for operation_id, policy in policies.items()
+                                      if policy.store_role}),
         # Compact JSON, written by orjson.
         jsonifier=Jsonifier(json_out),
         strict_validation=True,
@@ -137,7 +139,7 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     app.add_middleware(RateLimitMiddleware, MiddlewarePosition.BEFORE_VALIDATION,
                        policies=policies)
     app.add_middleware(IdempotencyMiddleware, MiddlewarePosition.BEFORE_CONTEXT,
-                       operation_ids={op for op, p in policies.items() if p.idempotent_creates})
+                       policies={op: p for op, p in policies.items() if p.idempotent_creates})
     # Inside the exception middleware: its refusals become problems like any other.
     app.add_middleware(RequestGuard, MiddlewarePosition.BEFORE_SWAGGER,
                        max_body_bytes=settings.max_body_bytes, public_url=settings.public_url)

@@ -12,7 +12,10 @@ the key: nothing was created, and the retry runs afresh. A claim whose request
 died with its process is taken over after CLAIM_LEASE.
 
 It sits after request validation (only valid requests claim keys) and the
-security layer (the key belongs to the token's user).
+security layer (the key belongs to the token's user). Before a stored answer
+is replayed, the operation's store role is checked again
+(api/authorization/store_roles.py): a caller who has since lost the role
+gets 403, not the answer.
 """
 
 import hashlib
@@ -23,9 +26,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from api.authorization.store_roles import Caller, check_store_role
 from api.errors import api_problem
 from api.request_context import handler_threads_of, services_of
-from api.spec_policy import IDEMPOTENCY_HEADER, routed_operation
+from api.spec_policy import IDEMPOTENCY_HEADER, OperationPolicy, StoreRole, routed_operation
 from models import IdempotencyKey
 
 KEPT_FOR = timedelta(hours=24)
@@ -46,13 +50,15 @@ CLAIMED, IN_FLIGHT, OTHER_REQUEST = "claimed", "in flight", "other request"
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app, operation_ids: set[str]):
+    """For the operations of `policies` (their creates that take a key)."""
+
+    def __init__(self, app, policies: dict[str, OperationPolicy]):
         self.app = app
-        self.operation_ids = operation_ids
+        self.policies = policies
 
     async def __call__(self, scope, receive, send):
         operation_id = routed_operation(scope)
-        key = _header(scope) if operation_id in self.operation_ids else None
+        key = _header(scope) if operation_id in self.policies else None
         user_id = scope.get("state", {}).get("user_id")
         if key is None or user_id is None:
             return await self.app(scope, receive, send)
@@ -66,6 +72,9 @@ class IdempotencyMiddleware:
         if outcome == IN_FLIGHT:
             raise api_problem(409, "a request with this Idempotency-Key is still in progress")
         if isinstance(outcome, Stored):
+            rule = self.policies[operation_id].store_role
+            if rule is not None:
+                await threads.run(check_replay, database, rule, scope, body)
             return await _replay(outcome, send)
 
         start, chunks = None, []
@@ -168,6 +177,15 @@ def claim(database, user_id: int, key: str, fingerprint: str):
             session.commit()
             return CLAIMED if taken.rowcount == 1 else IN_FLIGHT
     return IN_FLIGHT
+
+
+def check_replay(database, rule: StoreRole, scope, body: bytes) -> None:
+    """The store role check of the first request, made again now. The store
+    may be gone since: that refuses nothing, the first answer is replayed."""
+    with database.session() as session:
+        check_store_role(session, rule, Caller.of(scope), scope.get("path_params", {}),
+                         json.loads(body) if rule.store == "body.store_id" else None,
+                         missing_passes=True)
 
 
 def keep(database, user_id: int, key: str, answer: Stored) -> None:

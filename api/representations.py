@@ -22,6 +22,7 @@ def store_json(store) -> dict:
     return {
         "id": store.id,
         "name": store.name,
+        "owner_id": store.owner_id,
         "item_count": store.item_count,
         "tag_count": store.tag_count,
         "created_at": timestamp(store.created_at),
@@ -51,6 +52,15 @@ def tag_json(tag) -> dict:
         "store_id": tag.store_id,
         "item_count": tag.item_count,
         "created_at": timestamp(tag.created_at),
+    }
+
+
+def member_json(member) -> dict:
+    return {
+        "user_id": member.user_id,
+        "username": member.user.username,
+        "role": member.role,
+        "added_at": timestamp(member.added_at),
     }
 
 

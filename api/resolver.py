@@ -11,7 +11,9 @@ for errors): connexion issue 1956. Where it can, a bodiless 204 or 304 gets the
 only content type the operation documents. Handlers return plain data; this
 resolver marks JSON bodies as JSON and sends bodiless answers without a content
 type, in one place instead of in every handler. Each call also gets its own
-database session, closed when the handler returns.
+database session, closed when the handler returns, and an operation that
+declares `x-store-role` runs its handler only for a caller with that role
+(api/authorization/store_roles.py).
 
 The handler's result leaves its worker thread as a finished Starlette
 response: the body written by orjson straight to bytes, its content type
@@ -28,8 +30,10 @@ from connexion.exceptions import NonConformingResponseHeaders
 from connexion.resolver import Resolution, Resolver
 from starlette.responses import Response
 
+from api.authorization.store_roles import store_role_required
 from api.json_out import dumps_bytes
 from api.request_context import with_session
+from api.spec_policy import StoreRole
 
 JSON = "application/json"
 CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
@@ -41,8 +45,13 @@ def handler_name(controller: str, operation_id: str) -> str:
 
 
 class SessionJSONResolver(Resolver):
-    """Each handler, wrapped: its own database session, and its result made a
+    """Each handler, wrapped: its own database session, the store role its
+    operation needs (`store_roles`, by handler name), and its result made a
     response of the media types its operation documents."""
+
+    def __init__(self, store_roles: dict[str, StoreRole] | None = None):
+        super().__init__()
+        self.store_roles = store_roles or {}
 
     def resolve_operation_id(self, operation):
         return handler_name(operation.router_controller, operation.operation_id)
@@ -50,6 +59,8 @@ class SessionJSONResolver(Resolver):
     def resolve(self, operation) -> Resolution:
         operation_id = self.resolve_operation_id(operation)
         handler = self.resolve_function_from_operation_id(operation_id)
+        if operation_id in self.store_roles:
+            handler = store_role_required(handler, self.store_roles[operation_id])
         return Resolution(responding(handler, operation), operation_id)
 
 

@@ -1,8 +1,9 @@
 """What the spec declares beyond routing and validation, per operationId:
 its rate-limit quotas (`x-rate-limits`, `x-rate-limit`), whether a create
-takes an `Idempotency-Key`, and its deprecation (`deprecated`,
-`x-deprecation`). Read once at start; `stores-api openapi check` runs
-`policy_problems` so a spec that declares these badly never ships."""
+takes an `Idempotency-Key`, its deprecation (`deprecated`, `x-deprecation`)
+and the role in a store it needs (`x-store-role`). Read once at start;
+`stores-api openapi check` runs `policy_problems` so a spec that declares
+these badly never ships."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -14,6 +15,25 @@ IDEMPOTENCY_PARAMETER = "#/components/parameters/IdempotencyKey"
 READ_METHODS = ("get", "head")
 PER = ("caller", "address", "username")
 COUNTS = ("requests", "failures")
+# Where an operation finds the store it changes: a path or body id, or the
+# store of the item or tag its path names.
+STORE_SOURCES = ("path.store_id", "body.store_id", "item", "tag")
+STORE_ROLES = ("editor", "owner")
+# The paths whose operations act on one store's things: every one of them
+# that is not a read must declare the role it needs (creating a store does
+# not: POST /stores is on /stores itself).
+STORE_SCOPED_PATHS = ("/stores/{store_id}", "/items", "/tags")
+# What an operation's description says of who may call it, by role and
+# whether a member may act on their own membership; checked against the
+# spec, so the docs and generated clients cannot tell another story.
+WHO_MAY = {
+    ("editor", False): "**Who may:** the store's owners and editors, and admins.",
+    ("owner", False): "**Who may:** the store's owners and admins, with a fresh token.",
+    ("owner", True): "**Who may:** the store's owners and admins, with a fresh token; "
+                     "any member, with a fresh token, to leave.",
+}
+FORBIDDEN_RESPONSE = {"editor": "#/components/responses/NotStoreEditor",
+                      "owner": "#/components/responses/NotStoreOwner"}
 
 
 @dataclass(frozen=True)
@@ -33,11 +53,27 @@ class Deprecation:
 
 
 @dataclass(frozen=True)
+class StoreRole:
+    """`x-store-role`: the role in a store an operation needs.
+
+    `store` says where the store is found (STORE_SOURCES); `role` is the
+    least role that may (owners may do what editors may); `self_parameter`,
+    when given, names the path parameter with which a member acts on their
+    own membership, which any member may.
+    """
+
+    store: str
+    role: str
+    self_parameter: str | None = None
+
+
+@dataclass(frozen=True)
 class OperationPolicy:
     operation_id: str
     quotas: tuple[Quota, ...] = ()
     idempotent_creates: bool = False
     deprecation: Deprecation | None = None
+    store_role: StoreRole | None = None
 
     @property
     def request_quotas(self) -> tuple[Quota, ...]:
@@ -71,6 +107,7 @@ def operation_policies(spec: dict, key=lambda operation: operation["operationId"
             quotas=tuple(quotas[name] for name in names),
             idempotent_creates=_takes_idempotency_key(operation),
             deprecation=_deprecation(operation.get("x-deprecation")),
+            store_role=_store_role(operation.get("x-store-role")),
         )
     return policies
 
@@ -86,8 +123,9 @@ def policy_problems(spec: dict) -> list[str]:
                 or value.get("per") not in PER or value.get("counts", "requests") not in COUNTS:
             problems.append(f"x-rate-limits policy {name} needs quota, window (positive "
                             f"integers), per ({', '.join(PER)}) and optional counts")
-    for method, operation in _operations(spec):
+    for path, method, operation in _operations_on_paths(spec):
         operation_id = operation["operationId"]
+        problems += store_role_problems(path, method, operation)
         names = operation.get("x-rate-limit", _default_quotas(declared, method))
         unknown = [name for name in names if name not in policies]
         if unknown:
@@ -105,11 +143,62 @@ def policy_problems(spec: dict) -> list[str]:
     return problems
 
 
+def store_role_problems(path: str, method: str, operation: dict) -> list[str]:
+    """What is wrong with an operation's `x-store-role`, or its lack of one."""
+    operation_id = operation["operationId"]
+    declared = operation.get("x-store-role")
+    if declared is None:
+        if method not in READ_METHODS and path.startswith(STORE_SCOPED_PATHS):
+            return [f"{operation_id} changes a store's things but declares no x-store-role"]
+        return []
+    try:
+        role = _store_role(declared)
+    except (KeyError, TypeError, ValueError):
+        return [f"{operation_id}: x-store-role needs store ({', '.join(STORE_SOURCES)}), "
+                f"role ({', '.join(STORE_ROLES)}) and optionally self (path.<parameter>)"]
+    problems = []
+    if role.self_parameter and "{" + role.self_parameter + "}" not in path:
+        problems.append(f"{operation_id}: x-store-role's self names no parameter of {path}")
+    if role.store.startswith("path.") and "{store_id}" not in path \
+            or role.store in ("item", "tag") and "{" + role.store + "_id}" not in path:
+        problems.append(f"{operation_id}: x-store-role's store {role.store} is not in {path}")
+    who = WHO_MAY[role.role, role.self_parameter is not None]
+    if who not in operation.get("description", ""):
+        problems.append(f"{operation_id}: its description must say who may: {who}")
+    forbidden = operation.get("responses", {}).get("403", {}).get("$ref")
+    if forbidden != FORBIDDEN_RESPONSE[role.role]:
+        problems.append(f"{operation_id}: its 403 must be {FORBIDDEN_RESPONSE[role.role]}")
+    if role.role == "owner" and operation.get("security") != [{"accessToken": ["fresh"]}]:
+        problems.append(f"{operation_id}: the owner role goes with a fresh token "
+                        "(security: accessToken: [fresh])")
+    return problems
+
+
+def _store_role(declared: dict | None) -> StoreRole | None:
+    if declared is None:
+        return None
+    if set(declared) - {"store", "role", "self"}:
+        raise ValueError("unknown keys")
+    if declared["store"] not in STORE_SOURCES or declared["role"] not in STORE_ROLES:
+        raise ValueError("unknown store or role")
+    self_parameter = declared.get("self")
+    if self_parameter is not None:
+        if not str(self_parameter).startswith("path."):
+            raise ValueError("self is a path parameter")
+        self_parameter = self_parameter.removeprefix("path.")
+    return StoreRole(declared["store"], declared["role"], self_parameter)
+
+
 def _operations(spec: dict):
-    for item in spec["paths"].values():
+    for _path, method, operation in _operations_on_paths(spec):
+        yield method, operation
+
+
+def _operations_on_paths(spec: dict):
+    for path, item in spec["paths"].items():
         for method, operation in item.items():
             if isinstance(operation, dict) and "operationId" in operation:
-                yield method, operation
+                yield path, method, operation
 
 
 def _default_quotas(declared: dict, method: str) -> list[str]:

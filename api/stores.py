@@ -6,21 +6,25 @@ from api.pagination import paginate
 from api.persistence import commit_or_409, get_or_404, require
 from api.representations import item_json, location, store_json, tag_json
 from api.request_context import db
-from models import WITH_TAGS, Item, Store, Tag
+from models import OWNER, WITH_TAGS, Item, Store, StoreMember, Tag
 
 STORE_NAME_TAKEN = "a store with this name already exists"
 
 
-def list_stores(limit, cursor=None, name=None):
+def list_stores(user, limit, cursor=None, name=None, member=None):
     query = select(Store)
     if name is not None:
         query = query.where(name_contains(Store, name))
+    if member == "me":
+        query = query.where(Store.id.in_(
+            select(StoreMember.store_id).where(StoreMember.user_id == user)))
     return paginate(query, Store.id, limit, cursor, store_json)
 
 
-def create_store(body):
+def create_store(body, user):
+    # The creator is the store's first owner, in the same transaction.
     store = Store(name=body["name"])
-    db().add(store)
+    db().add_all([store, StoreMember(store=store, user_id=user, role=OWNER)])
     commit_or_409(STORE_NAME_TAKEN)
     return store_json(store), 201, location("stores", store.id)
 

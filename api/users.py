@@ -1,4 +1,4 @@
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.conditional import check_if_match, conditional_get
 from api.errors import conflict, forbidden
@@ -7,7 +7,7 @@ from api.persistence import get_or_404
 from api.representations import user_json
 from api.request_context import db
 from api.token_view import note_user_changed
-from models import User
+from models import OWNER, Store, StoreMember, User
 
 
 def get_current_user(user):
@@ -35,7 +35,28 @@ def delete_user(user_id):
         ).all()
         if len(admins) <= 1:
             raise conflict("the last admin cannot be deleted")
-    session.delete(target)
+    _keep_their_stores_owned(user_id)
+    session.delete(target)  # the database removes the user's memberships
     note_user_changed(session, user_id)  # its tokens stop working here at once
     session.commit()
     return None, 204
+
+
+def _keep_their_stores_owned(user_id: int) -> None:
+    """409 when the user is the last owner of a store. The stores they own
+    are locked first, in id order, as every change of a store's members
+    locks its row (api/members.py)."""
+    session = db()
+    owned = session.scalars(
+        select(Store.id).where(Store.id.in_(
+            select(StoreMember.store_id).where(StoreMember.user_id == user_id,
+                                               StoreMember.role == OWNER)))
+        .order_by(Store.id).with_for_update(key_share=True)).all()
+    alone = session.scalars(
+        select(StoreMember.store_id)
+        .where(StoreMember.store_id.in_(owned), StoreMember.role == OWNER)
+        .group_by(StoreMember.store_id).having(func.count() == 1)
+        .order_by(StoreMember.store_id)).first()
+    if alone is not None:
+        raise conflict(f"user {user_id} is the last owner of store {alone}: "
+                       "make another member an owner first")

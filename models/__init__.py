@@ -3,6 +3,7 @@
 from models.base import Base
 from models.idempotency import IdempotencyKey
 from models.item import LOCKED_WITH_TAGS, WITH_TAGS, Item, item_tags
+from models.membership import EDITOR, OWNER, ROLES, StoreMember
 from models.session import Database
 from models.store import Store
 from models.tag import Tag
@@ -14,10 +15,14 @@ __all__ = [
     "WITH_TAGS",
     "Base",
     "Database",
+    "EDITOR",
     "IdempotencyKey",
     "Item",
+    "OWNER",
+    "ROLES",
     "RevokedToken",
     "Store",
+    "StoreMember",
     "Tag",
     "User",
     "item_tags",

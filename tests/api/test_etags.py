@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import API, assert_problem
+from tests.conftest import API, assert_problem, make_user
 
 SINGLE_RESOURCES = ["/stores/{store}", "/items/{item}", "/tags/{tag}", "/users/me", "/users/{user}"]
 
@@ -63,7 +63,9 @@ def test_put_honours_if_match(client, auth, store, item, kind, body):
 
 
 @pytest.mark.parametrize("kind", ["stores", "items", "tags", "users"])
-def test_delete_honours_if_match(client, auth, admin_auth, store, item, tag, user, kind):
+def test_delete_honours_if_match(client, db, auth, admin_auth, store, item, tag, kind):
+    # A user who owns no store: the last owner of one cannot be deleted.
+    user = make_user(db, "bob")
     resource_id = {"stores": store["id"], "items": item["id"], "tags": tag["id"], "users": user.id}[kind]
     path = f"{API}/{kind}/{resource_id}"
     stale = client.delete(path, headers={**admin_auth, "If-Match": '"not-the-current-one"'})

@@ -75,14 +75,19 @@ def test_over_the_budget_is_429_with_retry_after(scaled_client, db, settings):
     assert scaled_client.post(f"{API}/stores", json={"name": "Theirs"}, headers=other).status_code == 201
 
 
-def test_anonymous_callers_are_counted_by_address(scaled_client):
-    for n in range(6):
-        response = scaled_client.post(f"{API}/auth/register",
-                                      json={"username": f"new{n}", "password": PASSWORD})
-        assert response.status_code == 201
-    refused = scaled_client.post(f"{API}/auth/register",
-                                 json={"username": "new6", "password": PASSWORD})
-    assert_problem(refused, 429)
+def test_registering_is_limited_per_address(client):
+    quota = QUOTAS["register"]["quota"]
+    for n in range(quota):
+        response = client.post(f"{API}/auth/register",
+                               json={"username": f"new{n}", "password": PASSWORD})
+        assert response.status_code == 201, response.text
+    refused = client.post(f"{API}/auth/register", json={"username": "onemore", "password": PASSWORD})
+    body = assert_problem(refused, 429, "register rate limit")
+    assert "onemore" not in body["detail"]
+    assert refused.headers["ratelimit-policy"] == f'"register";q={quota};w=3600'
+    assert 1 <= int(refused.headers["retry-after"]) <= 3600
+    # Nothing was created past the budget.
+    assert client.post(f"{API}/auth/login", json={"username": "onemore", "password": PASSWORD}).status_code == 401
 
 
 def test_health_is_never_limited(scaled_client):

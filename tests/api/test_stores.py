@@ -1,6 +1,14 @@
 """/stores and /stores/{store_id}, with their items and tags."""
 
-from tests.conftest import API, assert_problem, assert_unauthorized, create
+from tests.conftest import (
+    API,
+    assert_problem,
+    assert_unauthorized,
+    bearer,
+    create,
+    login,
+    make_user,
+)
 
 
 def test_create_store_answers_201_with_location_and_counts(client, auth):
@@ -79,8 +87,10 @@ def test_list_stores_rejects_unknown_query_parameters(client, auth):
     assert_problem(client.get(f"{API}/stores?colour=red", headers=auth), 400, "colour")
 
 
-def test_deleting_a_store_needs_admin_and_fresh_token(client, auth, stale_admin_auth, store):
-    assert_problem(client.delete(f"{API}/stores/{store['id']}", headers=auth), 403)
+def test_deleting_a_store_needs_a_fresh_token_of_its_owner_or_an_admin(client, db, stale_admin_auth, store):
+    make_user(db, "mallory")
+    stranger = bearer(login(client, "mallory")["access_token"])
+    assert_problem(client.delete(f"{API}/stores/{store['id']}", headers=stranger), 403, "owner role")
     assert_problem(client.delete(f"{API}/stores/{store['id']}", headers=stale_admin_auth), 403)
 
 

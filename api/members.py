@@ -1,0 +1,83 @@
+"""A store's owners and editors. Who may call each operation is declared in
+the spec (`x-store-role`) and checked before these run; what is left here
+is the one rule of the data: a store that has an owner keeps one.
+
+Every change first locks the store's row (FOR NO KEY UPDATE, the lock the
+role check of an owner's operation takes), so the changes of one store's
+members are made one at a time, each counting the owners the others left.
+"""
+
+from sqlalchemy import func, select
+
+from api.errors import api_problem, conflict, not_found, unprocessable
+from api.pagination import paginate
+from api.persistence import commit_or_409, require
+from api.representations import location, member_json
+from api.request_context import db
+from models import OWNER, Store, StoreMember, User
+
+LAST_OWNER = "store {} would be left without an owner: make another member an owner first"
+
+
+def list_store_members(store_id, limit, cursor=None):
+    require(Store, store_id, "store")
+    query = select(StoreMember).where(StoreMember.store_id == store_id)
+    return paginate(query, StoreMember.user_id, limit, cursor, member_json)
+
+
+def get_store_member(store_id, user_id):
+    return member_json(_member_or_404(store_id, user_id))
+
+
+def add_store_member(store_id, body):
+    _lock_store(store_id)
+    session = db()
+    user = session.scalar(
+        select(User).where(func.lower(User.username) == body["username"].lower()))
+    if user is None:
+        raise unprocessable("no user has this username")
+    member = StoreMember(store_id=store_id, user=user, role=body["role"])
+    session.add(member)
+    commit_or_409(f"this user is already a member of store {store_id}")
+    return member_json(member), 201, location(f"stores/{store_id}/members", user.id)
+
+
+def replace_store_member(store_id, user_id, body):
+    _lock_store(store_id)
+    member = _member_or_404(store_id, user_id)
+    if member.role == OWNER and body["role"] != OWNER:
+        _keep_an_owner_besides(member)
+    member.role = body["role"]
+    db().commit()
+    return member_json(member)
+
+
+def remove_store_member(store_id, user_id):
+    _lock_store(store_id)
+    member = _member_or_404(store_id, user_id)
+    if member.role == OWNER:
+        _keep_an_owner_besides(member)
+    db().delete(member)
+    db().commit()
+    return None, 204
+
+
+def _lock_store(store_id: int) -> None:
+    locked = db().scalar(select(Store.id).where(Store.id == store_id)
+                         .with_for_update(key_share=True))
+    if locked is None:
+        raise not_found("store", store_id)
+
+
+def _member_or_404(store_id: int, user_id: int) -> StoreMember:
+    member = db().get(StoreMember, (store_id, user_id))
+    if member is None:
+        raise api_problem(404, f"user {user_id} is not a member of store {store_id}")
+    return member
+
+
+def _keep_an_owner_besides(member: StoreMember) -> None:
+    owners = db().scalar(select(func.count()).where(
+        StoreMember.store_id == member.store_id, StoreMember.role == OWNER))
+    if owners <= 1:
+        raise conflict(LAST_OWNER.format(member.store_id))
