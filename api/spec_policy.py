@@ -155,7 +155,8 @@ def store_role_problems(path: str, method: str, operation: dict) -> list[str]:
         role = _store_role(declared)
     except (KeyError, TypeError, ValueError):
         return [f"{operation_id}: x-store-role needs store ({', '.join(STORE_SOURCES)}), "
-                f"role ({', '.join(STORE_ROLES)}) and optionally self (path.<parameter>)"]
+                f"role ({', '.join(STORE_ROLES)}) and, beside the owner role, optionally "
+                f"self (path.<parameter>)"]
     problems = []
     if role.self_parameter and "{" + role.self_parameter + "}" not in path:
         problems.append(f"{operation_id}: x-store-role's self names no parameter of {path}")
@@ -183,8 +184,9 @@ def _store_role(declared: dict | None) -> StoreRole | None:
         raise ValueError("unknown store or role")
     self_parameter = declared.get("self")
     if self_parameter is not None:
-        if not str(self_parameter).startswith("path."):
-            raise ValueError("self is a path parameter")
+        # What a member may do to their own membership beyond an owner's rule.
+        if not str(self_parameter).startswith("path.") or declared["role"] != "owner":
+            raise ValueError("self is a path parameter, beside the owner role")
         self_parameter = self_parameter.removeprefix("path.")
     return StoreRole(declared["store"], declared["role"], self_parameter)
 

@@ -5,10 +5,12 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 import api.cli
 from api import migrate
+from api.spec_policy import store_role_problems
 from models import Database, User
 
 
@@ -116,6 +118,47 @@ def test_openapi_check_wants_public_camel_case_operation_ids_used_once():
     assert api.cli.badly_named_operations(spec) == [
         "operationId api.stores.list_stores is not camelCase",
         "operationId listStores is used twice",
+    ]
+
+
+def spec_without(tmp_path, monkeypatch, change) -> None:
+    """The spec as `openapi check` reads it, changed by `change(spec)`."""
+    import openapi
+
+    spec = yaml.safe_load(openapi.SPEC_PATH.read_text())
+    change(spec)
+    changed = tmp_path / "swagger.yaml"
+    changed.write_text(yaml.safe_dump(spec, sort_keys=False))
+    monkeypatch.setattr(openapi, "SPEC_PATH", changed)
+
+
+def test_openapi_check_fails_on_a_store_change_that_declares_no_role(tmp_path, monkeypatch, capsys):
+    spec_without(tmp_path, monkeypatch,
+                 lambda spec: spec["paths"]["/items/{item_id}"]["put"].pop("x-store-role"))
+    assert api.cli.main(["openapi", "check"]) == 1
+    assert "replaceItem changes a store's things but declares no x-store-role" \
+        in capsys.readouterr().err
+
+
+def test_openapi_check_wants_the_rule_shown_where_users_read_it():
+    operation = {
+        "operationId": "renameThing",
+        "x-store-role": {"store": "path.store_id", "role": "owner"},
+        "description": "Renames it.",
+        "responses": {"403": {"$ref": "#/components/responses/Forbidden"}},
+    }
+    assert store_role_problems("/stores/{store_id}", "put", operation) == [
+        "renameThing: its description must say who may: "
+        "**Who may:** the store's owners and admins, with a fresh token.",
+        "renameThing: its 403 must be #/components/responses/NotStoreOwner",
+        "renameThing: the owner role goes with a fresh token (security: accessToken: [fresh])",
+    ]
+    operation["x-store-role"] = {"store": "somewhere", "role": "editor"}
+    assert "x-store-role needs store" in store_role_problems("/x", "put", operation)[0]
+    operation["x-store-role"] = {"store": "item", "role": "owner", "self": "path.user_id"}
+    assert store_role_problems("/stores/{store_id}", "put", operation)[:2] == [
+        "renameThing: x-store-role's self names no parameter of /stores/{store_id}",
+        "renameThing: x-store-role's store item is not in /stores/{store_id}",
     ]
 
 

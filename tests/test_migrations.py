@@ -85,3 +85,29 @@ def test_copying_tables_for_autoincrement_keeps_every_row_and_link(empty_databas
     assert counts == [1, 1, 1, 1]
     assert differences(empty_database_url) == []
     migrate.downgrade(empty_database_url, "base")
+
+
+@pytest.mark.parametrize(("admins", "owner"), [((2, 3), 2), ((), None)])
+def test_existing_stores_are_owned_by_the_earliest_admin_or_nobody(empty_database_url, admins, owner):
+    """Migration 0007: stores made before owners existed."""
+    migrate.upgrade(empty_database_url, "0006")
+    engine = create_engine(empty_database_url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        for user_id in (1, 2, 3):
+            connection.execute(text(
+                "INSERT INTO users (id, username, password_hash, is_admin, created_at) "
+                "VALUES (:id, :name, 'x', :admin, :t)"),
+                {"id": user_id, "name": f"u{user_id}", "admin": user_id in admins, "t": now})
+        for store_id in (1, 2):
+            connection.execute(text(
+                "INSERT INTO stores (id, name, name_folded, created_at, updated_at) "
+                "VALUES (:id, :name, :name, :t, :t)"), {"id": store_id, "name": f"s{store_id}", "t": now})
+    migrate.upgrade(empty_database_url)
+    with engine.connect() as connection:
+        members = connection.execute(text(
+            "SELECT store_id, user_id, role FROM store_members ORDER BY store_id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in members] == ([(1, owner, "owner"), (2, owner, "owner")]
+                                               if owner else [])
+    migrate.downgrade(empty_database_url, "base")

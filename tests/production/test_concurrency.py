@@ -62,3 +62,46 @@ def test_two_clients_racing_a_put_with_the_same_etag_one_wins(server):
         with ThreadPoolExecutor(max_workers=2) as pool:
             statuses = pool.map(put, [f"Raced {round_}.a", f"Raced {round_}.b"], [etag, etag])
             assert sorted(statuses) == [200, 412]
+
+
+def test_two_owners_demoting_each_other_at_once_leave_the_store_an_owner(server):
+    tokens = {name: register_and_login(server.api, name)["access_token"]
+              for name in ("owner-a", "owner-b")}
+    ids = {name: call("GET", f"{server.api}/users/me", token=token).json()["id"]
+           for name, token in tokens.items()}
+    for round_ in range(5):
+        store = call("POST", f"{server.api}/stores", {"name": f"Shared {round_}"},
+                     token=tokens["owner-a"]).json()
+        members = f"{server.api}/stores/{store['id']}/members"
+        added = call("POST", members, {"username": "owner-b", "role": "owner"},
+                     token=tokens["owner-a"])
+        assert added.status == 201
+
+        def demote(pair):
+            caller, target = pair
+            return call("PUT", f"{members}/{ids[target]}", {"role": "editor"},
+                        token=tokens[caller]).status
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            statuses = sorted(pool.map(demote, [("owner-a", "owner-b"), ("owner-b", "owner-a")]))
+        # The second, served after the first, is no longer an owner.
+        assert statuses == [200, 403], statuses
+        roles = [m["role"] for m in call("GET", members, token=tokens["owner-a"]).json()["data"]]
+        assert sorted(roles) == ["editor", "owner"]
+
+
+def test_20_parallel_adds_of_one_user_make_one_membership(server):
+    owner = register_and_login(server.api, "crowd-owner")["access_token"]
+    register_and_login(server.api, "joiner")
+    store = call("POST", f"{server.api}/stores", {"name": "Crowded"}, token=owner).json()
+    members = f"{server.api}/stores/{store['id']}/members"
+
+    def add(_):
+        return call("POST", members, {"username": "joiner", "role": "editor"}, token=owner).status
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(add, range(20)))
+    assert statuses.count(201) == 1
+    assert statuses.count(409) == 19
+    listed = call("GET", members, token=owner).json()["data"]
+    assert [m["username"] for m in listed] == ["crowd-owner", "joiner"]

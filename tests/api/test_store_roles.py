@@ -1,0 +1,142 @@
+"""Who may change a store, as a table: every operation of the spec that
+changes a store's things, called by each kind of caller, against the rule
+the contract states. The operations and their requests come from the spec
+(a new one is covered when it is added); the rule is written out here, as
+the contract's table says it, so the two are checked against each other.
+
+After every refusal, the store, its items, tags and members read as before.
+"""
+
+import copy
+
+import pytest
+import yaml
+
+from api.spec_policy import READ_METHODS, STORE_SCOPED_PATHS
+from openapi import SPEC_PATH
+from tests.conftest import (
+    API,
+    assert_problem,
+    assert_unauthorized,
+    bearer,
+    create,
+    login,
+    make_user,
+)
+
+SPEC = yaml.safe_load(SPEC_PATH.read_text())
+OK = "ok"
+CALLERS = ("owner", "stale owner", "editor", "stranger", "admin", "stale admin", "anonymous")
+# The contract's table, by the role an operation declares (x-store-role).
+WHO_MAY = {
+    "editor": {"owner": OK, "stale owner": OK, "editor": OK, "stranger": 403,
+               "admin": OK, "stale admin": OK, "anonymous": 401},
+    "owner": {"owner": OK, "stale owner": 403, "editor": 403, "stranger": 403,
+              "admin": OK, "stale admin": 403, "anonymous": 401},
+    # Creating a store changes no store: any signed-in caller may.
+    None: {caller: 401 if caller == "anonymous" else OK for caller in CALLERS},
+}
+
+
+def changing_operations() -> list[tuple[str, str, dict]]:
+    """(path, method, operation) of every operation that changes a store,
+    an item, a tag, a link or a membership, or creates a store."""
+    found = []
+    for path, item in SPEC["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters" or method in READ_METHODS:
+                continue
+            if path.startswith(STORE_SCOPED_PATHS) or path == "/stores":
+                found.append((path, method, operation))
+    return found
+
+
+OPERATIONS = changing_operations()
+
+
+def test_the_table_covers_every_operation_that_changes_a_store():
+    ids = {operation["operationId"] for _, _, operation in OPERATIONS}
+    assert ids == {
+        "createStore", "replaceStore", "deleteStore", "createStoreTag",
+        "addStoreMember", "replaceStoreMember", "removeStoreMember",
+        "createItem", "replaceItem", "deleteItem", "linkItemTag", "unlinkItemTag",
+        "deleteTag",
+    }
+    for _, _, operation in OPERATIONS:
+        assert operation["operationId"] == "createStore" or "x-store-role" in operation
+
+
+@pytest.fixture
+def world(client, db, user, auth, admin):
+    """A store owned by alice (the `user`), with eddie as its editor, carol
+    as another editor, an item carrying the tag "linked", a tag "spare";
+    bob and mallory belong to no store."""
+    for name in ("eddie", "carol", "bob", "mallory"):
+        make_user(db, name)
+    store = create(client, auth, "/stores", {"name": "Shared Shop"})
+    for name in ("eddie", "carol"):
+        create(client, auth, f"/stores/{store['id']}/members", {"username": name, "role": "editor"})
+    item = create(client, auth, "/items", {"name": "Lamp", "price": 5, "store_id": store["id"]})
+    linked = create(client, auth, f"/stores/{store['id']}/tags", {"name": "linked"})
+    spare = create(client, auth, f"/stores/{store['id']}/tags", {"name": "spare"})
+    assert client.put(f"{API}/items/{item['id']}/tags/{linked['id']}", headers=auth).status_code == 204
+    carol = client.get(f"{API}/stores/{store['id']}/members", headers=auth).json()["data"][-1]
+    assert carol["username"] == "carol"
+    return {"store": store, "item": item, "linked": linked, "spare": spare, "carol": carol}
+
+
+def headers_of(client, caller: str, owner_tokens: dict) -> dict:
+    if caller == "anonymous":
+        return {}
+    username = {"owner": "alice", "stale owner": "alice", "editor": "eddie",
+                "stranger": "mallory", "admin": "root", "stale admin": "root"}[caller]
+    pair = owner_tokens if caller.endswith("owner") else login(client, username)
+    if caller.startswith("stale"):
+        refreshed = client.post(f"{API}/auth/refresh", headers=bearer(pair["refresh_token"]))
+        assert refreshed.status_code == 200, refreshed.text
+        pair = refreshed.json()
+    return bearer(pair["access_token"])
+
+
+def request_of(path: str, operation: dict, world: dict) -> tuple[str, dict | None]:
+    """The operation's URL in the world, and its body: the spec's example."""
+    tag = world["linked"] if operation["operationId"] == "unlinkItemTag" else world["spare"]
+    url = API + path.format(store_id=world["store"]["id"], item_id=world["item"]["id"],
+                            tag_id=tag["id"], user_id=world["carol"]["user_id"])
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    body = copy.deepcopy(content["example"]) if content else None
+    if body and "store_id" in body:
+        body["store_id"] = world["store"]["id"]
+    return url, body
+
+
+def snapshot(client, admin_auth: dict, world: dict) -> dict:
+    """What anyone can read of the world's store, as an admin reads it."""
+    store_id = world["store"]["id"]
+    reads = [f"/stores/{store_id}", f"/items?store_id={store_id}", f"/stores/{store_id}/tags",
+             f"/stores/{store_id}/members"]
+    return {path: client.get(API + path, headers=admin_auth).json() for path in reads}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(("path", "method", "operation"), OPERATIONS,
+                         ids=[operation["operationId"] for _, _, operation in OPERATIONS])
+def test_who_may_change_a_store(client, world, tokens, admin_tokens, path, method, operation, caller):
+    rule = operation.get("x-store-role", {}).get("role")
+    expected = WHO_MAY[rule][caller]
+    url, body = request_of(path, operation, world)
+    admin_auth = bearer(admin_tokens["access_token"])
+    before = snapshot(client, admin_auth, world)
+    response = client.request(method.upper(), url, json=body, headers=headers_of(client, caller, tokens))
+    if expected == OK:
+        success = min(status for status in operation["responses"] if status.startswith("2"))
+        assert response.status_code == int(success), response.text
+        return
+    if expected == 401:
+        assert_unauthorized(response)
+    else:
+        detail = assert_problem(response, 403)["detail"]
+        if caller in ("editor", "stranger"):  # a valid, fresh token: the role is what lacks
+            assert f"store {world['store']['id']}" in detail
+            assert ("owner role" if rule == "owner" else "owner or editor role") in detail
+    assert snapshot(client, admin_auth, world) == before
