@@ -8,14 +8,24 @@ from importlib.metadata import version
 from stores_client import AuthenticatedClient, Client
 from stores_client.api.auth import login, logout, refresh_tokens, register
 from stores_client.api.items import create_item, link_item_tag, list_items
-from stores_client.api.stores import create_store, create_store_tag
+from stores_client.api.stores import (
+    add_store_member,
+    create_store,
+    create_store_tag,
+    list_stores,
+    replace_store,
+)
 from stores_client.api.users import get_current_user
 from stores_client.models import (
     Credentials,
     ItemCreate,
     LogoutRequestType0,
+    MemberFilter,
+    MemberInput,
     Problem,
+    Store,
     StoreInput,
+    StoreRole,
     TagInput,
     TokenPair,
     User,
@@ -55,6 +65,7 @@ def main(server: str) -> None:
     assert seen == [item.id for item in items]
     tagged = list_items.sync(client=client, tag_id=tag.id)
     assert [t.name for t in tagged.data[0].tags] == ["new"]
+    share_the_store(server, anonymous, client, store)
 
     refreshed = refresh_tokens.sync(
         client=AuthenticatedClient(base_url=server, token=pair.refresh_token)
@@ -70,6 +81,28 @@ def main(server: str) -> None:
     refused = get_current_user.sync_detailed(client=client)
     assert refused.status_code == 401 and isinstance(refused.parsed, Problem)
     assert refused.headers["www-authenticate"] == "Bearer"
+
+
+def share_the_store(server: str, anonymous: Client, owner: AuthenticatedClient, store) -> None:
+    """Another user reads the store, is refused a change, and may change it
+    once the owner makes them an editor."""
+    helper = Credentials(username="generated-helper", password="generated-password")
+    assert register.sync_detailed(client=anonymous, body=helper).status_code == 201
+    other = AuthenticatedClient(base_url=server,
+                                token=login.sync(client=anonymous, body=helper).access_token)
+    refused = replace_store.sync_detailed(client=other, store_id=store.id,
+                                          body=StoreInput(name="Not yours"))
+    assert refused.status_code == 403 and isinstance(refused.parsed, Problem)
+    assert "owner or editor role" in refused.parsed.detail
+    member = add_store_member.sync(client=owner, store_id=store.id,
+                                   body=MemberInput(username=helper.username,
+                                                    role=StoreRole.EDITOR))
+    assert member.role == StoreRole.EDITOR
+    renamed = replace_store.sync(client=other, store_id=store.id,
+                                 body=StoreInput(name="Generated, shared"))
+    assert isinstance(renamed, Store) and renamed.owner_id == store.owner_id
+    mine = list_stores.sync(client=other, member=MemberFilter.ME)
+    assert [s.id for s in mine.data] == [store.id]
 
 
 if __name__ == "__main__":

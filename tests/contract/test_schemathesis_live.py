@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ON_POSTGRES
+from tests.http import register_and_login
 from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parents[2]
 REPORTS = PROJECT / "reports"
 SEED = "20261125"
 ADMIN, PASSWORD = "schemathesis-admin", "schemathesis-password"
+# Two ordinary users for the run that meets stores of somebody else.
+USERS = ("schemathesis-ann", "schemathesis-ben")
 # Enough examples to find what a fuzzer finds here, few enough for 2 cores.
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "40")
 RUN_TIMEOUT = 900
@@ -33,16 +36,21 @@ def server(tmp_path_factory, new_database):
             env={**os.environ, "DATABASE_URL": database_url},
         )
         assert admin.returncode == 0, admin.stderr
+        for user in USERS:
+            assert register_and_login(live.api, user, PASSWORD)
         yield live
 
 
-def schemathesis(url: str, report: str, *options: str, hooks: bool) -> subprocess.CompletedProcess:
+def schemathesis(url: str, report: str, *options: str, hooks: str | None
+                 ) -> subprocess.CompletedProcess:
+    """`hooks`: the module of auth hooks to load, or None for no credentials."""
     REPORTS.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "STORES_API_URL": url,
-           "STORES_API_ADMIN": ADMIN, "STORES_API_PASSWORD": PASSWORD}
+           "STORES_API_ADMIN": ADMIN, "STORES_API_USERS": ",".join(USERS),
+           "STORES_API_PASSWORD": PASSWORD}
     env.pop("SCHEMATHESIS_HOOKS", None)
     if hooks:
-        env["SCHEMATHESIS_HOOKS"] = "tests.contract.hooks"
+        env["SCHEMATHESIS_HOOKS"] = hooks
     command = [
         str(Path(sys.executable).with_name("schemathesis")), "run",
         f"{url}/api/v1/openapi.json",
@@ -59,7 +67,7 @@ def schemathesis(url: str, report: str, *options: str, hooks: bool) -> subproces
 
 def test_schemathesis_finds_no_failure_as_an_admin(server):
     result = schemathesis(server.url, f"schemathesis{REPORT_SUFFIX}.xml",
-                          "--max-examples", MAX_EXAMPLES, hooks=True)
+                          "--max-examples", MAX_EXAMPLES, hooks="tests.contract.hooks")
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
     assert "passed" in result.stdout
     assert '"status": 500' not in server.log()
@@ -67,5 +75,17 @@ def test_schemathesis_finds_no_failure_as_an_admin(server):
 
 def test_schemathesis_finds_no_failure_without_credentials(server):
     result = schemathesis(server.url, f"schemathesis-anonymous{REPORT_SUFFIX}.xml",
-                          "--max-examples", "5", hooks=False)
+                          "--max-examples", "5", hooks=None)
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
+
+
+def test_schemathesis_finds_no_failure_as_two_users_taking_turns(server):
+    """The stateful phase follows one user's create with the other's change:
+    the 403s of another's store are checked against the spec too."""
+    result = schemathesis(server.url, f"schemathesis-two-users{REPORT_SUFFIX}.xml",
+                          "--max-examples", "20", hooks="tests.contract.two_users")
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
+    assert "passed" in result.stdout
+    assert '"status": 500' not in server.log()
+    # The store role's refusals were met (the server logs each problem's detail).
+    assert "owner or editor role in store" in server.log()

@@ -77,13 +77,12 @@ def test_two_owners_demoting_each_other_at_once_leave_the_store_an_owner(server)
                      token=tokens["owner-a"])
         assert added.status == 201
 
-        def demote(pair):
-            caller, target = pair
+        def demote(caller, target, members=members):
             return call("PUT", f"{members}/{ids[target]}", {"role": "editor"},
                         token=tokens[caller]).status
 
         with ThreadPoolExecutor(max_workers=2) as pool:
-            statuses = sorted(pool.map(demote, [("owner-a", "owner-b"), ("owner-b", "owner-a")]))
+            statuses = sorted(pool.map(demote, ["owner-a", "owner-b"], ["owner-b", "owner-a"]))
         # The second, served after the first, is no longer an owner.
         assert statuses == [200, 403], statuses
         roles = [m["role"] for m in call("GET", members, token=tokens["owner-a"]).json()["data"]]

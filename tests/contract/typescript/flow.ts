@@ -68,6 +68,27 @@ async function main(): Promise<void> {
   } while (cursor);
   check(JSON.stringify(seen) === JSON.stringify(itemIds), `pages gave ${seen}`);
 
+  // Another user reads the store, is refused a change, and may change it
+  // once the owner makes them an editor.
+  const helper = { username: "typescript-helper", password: "typescript-password" };
+  check((await client().POST("/auth/register", { body: helper })).response.status === 201, "register helper");
+  const helperLogin = await client().POST("/auth/login", { body: helper });
+  check(helperLogin.data, "helper login failed");
+  const other = client(helperLogin.data.access_token);
+  const storePath = { params: { path: { store_id: storeId } } };
+  const refusedRename = await other.PUT("/stores/{store_id}", { ...storePath, body: { name: "Not yours" } });
+  check(refusedRename.response.status === 403, `a stranger's rename gave ${refusedRename.response.status}`);
+  check(refusedRename.error?.detail?.includes("owner or editor role"), "403 names the role");
+  const member = await api.POST("/stores/{store_id}/members", {
+    ...storePath,
+    body: { username: helper.username, role: "editor" },
+  });
+  check(member.data?.role === "editor", "add member failed");
+  const renamed = await other.PUT("/stores/{store_id}", { ...storePath, body: { name: "TypeScript, shared" } });
+  check(renamed.data?.owner_id === store.data.owner_id, "an editor's rename failed");
+  const mine = await other.GET("/stores", { params: { query: { member: "me" } } });
+  check(mine.data?.data.map((s) => s.id).join() === String(storeId), "member=me lists the shared store");
+
   const refreshed = await client(login.data.refresh_token).POST("/auth/refresh");
   check(refreshed.data, "refresh failed");
   api = client(refreshed.data.access_token);
