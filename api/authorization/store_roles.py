@@ -35,8 +35,23 @@ from api.request_context import current_scope, db
 from api.spec_policy import StoreRole
 from models import OWNER, Item, Store, StoreMember, Tag
 
-# The model whose row names the store, by the rule's `store`.
-TARGETS = {"path.store_id": Store, "body.store_id": Store, "item": Item, "tag": Tag}
+
+@dataclass(frozen=True)
+class Source:
+    """Where a rule's `store` is found: the row of `model` whose id the
+    handler's `argument` carries (for `body`, as its `store_id`)."""
+
+    model: type
+    argument: str
+    what: str  # as a problem names it
+
+
+SOURCES = {
+    "path.store_id": Source(Store, "store_id", "store"),
+    "body.store_id": Source(Store, "body", "store"),
+    "item": Source(Item, "item_id", "item"),
+    "tag": Source(Tag, "tag_id", "tag"),
+}
 
 
 @dataclass(frozen=True)
@@ -53,7 +68,7 @@ class Caller:
 
 def store_role_required(handler, rule: StoreRole):
     """`handler`, run only for a caller who holds `rule.role` in the store."""
-    needed = {_argument(rule.store), rule.self_parameter} - {None}
+    needed = {SOURCES[rule.store].argument, rule.self_parameter} - {None}
     named = inspect.signature(handler).parameters
     if not needed <= set(named):
         raise TypeError(f"{handler.__qualname__} must take {sorted(needed - set(named))} "
@@ -77,9 +92,9 @@ def check_store_role(session, rule: StoreRole, caller: Caller, parameters: dict,
         return
     if rule.self_parameter and parameters[rule.self_parameter] == caller.user_id:
         return  # any member may act on their own membership (the handler 404s others)
-    model = TARGETS[rule.store]
-    target_id = body["store_id"] if rule.store == "body.store_id" \
-        else parameters[_argument(rule.store)]
+    source = SOURCES[rule.store]
+    model = source.model
+    target_id = body["store_id"] if source.argument == "body" else parameters[source.argument]
     if rule.role == OWNER:
         store_id = _locked_store_id(session, model, target_id)
         role = None if store_id is None else session.scalar(
@@ -90,7 +105,9 @@ def check_store_role(session, rule: StoreRole, caller: Caller, parameters: dict,
     if store_id is None:
         if missing_passes:
             return
-        raise _missing(rule.store, target_id)
+        # A body that points at nothing is 422, a path 404, as the handlers answer.
+        raise (missing_reference if source.argument == "body" else not_found)(
+            source.what, target_id)
     if role is None or rule.role == OWNER and role != OWNER:
         raise forbidden(_needed(rule, store_id))
 
@@ -115,18 +132,6 @@ def _locked_store_id(session, model, target_id: int) -> int | None:
         return session.scalar(query.where(Store.id == target_id))
     return session.scalar(query.join(model, model.store_id == Store.id)
                           .where(model.id == target_id))
-
-
-def _argument(store: str) -> str | None:
-    """The handler's argument that holds what names the store."""
-    return {"path.store_id": "store_id", "body.store_id": "body",
-            "item": "item_id", "tag": "tag_id"}[store]
-
-
-def _missing(store: str, target_id: int):
-    if store == "body.store_id":
-        return missing_reference("store", target_id)
-    return not_found("store" if store == "path.store_id" else store, target_id)
 
 
 def _needed(rule: StoreRole, store_id: int) -> str:

@@ -140,3 +140,17 @@ def test_who_may_change_a_store(client, world, tokens, admin_tokens, path, metho
             assert f"store {world['store']['id']}" in detail
             assert ("owner role" if rule == "owner" else "owner or editor role") in detail
     assert snapshot(client, admin_auth, world) == before
+
+
+def test_what_does_not_exist_is_404_or_422_for_anyone(client, db):
+    make_user(db, "mallory")
+    stranger = bearer(login(client, "mallory")["access_token"])
+    assert_problem(client.put(f"{API}/items/999", json={"name": "x", "price": 1}, headers=stranger),
+                   404, "item 999 does not exist")
+    assert_problem(client.delete(f"{API}/tags/999", headers=stranger), 404, "tag 999 does not exist")
+    assert_problem(client.put(f"{API}/stores/999", json={"name": "x"}, headers=stranger),
+                   404, "store 999 does not exist")
+    assert_problem(client.delete(f"{API}/stores/999/members/1", headers=stranger),
+                   404, "store 999 does not exist")
+    assert_problem(client.post(f"{API}/items", json={"name": "x", "price": 1, "store_id": 999},
+                               headers=stranger), 422, "store 999 does not exist")
