@@ -73,7 +73,8 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
         to_thread.current_default_thread_limiter().total_tokens = settings.handler_threads
         handler_threads = HandlerThreads(settings.handler_threads, current_token())
         limiter = RateLimiter(policies, settings.rate_limit_storage_url,
-                              settings.rate_limit_scale, settings.rate_limit_key_prefix)
+                              settings.rate_limit_scale, settings.rate_limit_key_prefix,
+                              settings.rate_limit_ipv6_prefix)
         tasks = [asyncio.create_task(flush_access_log_every())]
         if settings.prune_interval_seconds:
             tasks.append(asyncio.create_task(

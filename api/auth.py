@@ -2,6 +2,7 @@ from connexion.context import scope
 from sqlalchemy import func, select
 
 from api.accounts import new_user
+from api.identity.device_tokens import DEVICE_TOKEN_HEADER
 from api.errors import api_problem, unauthorized
 from api.persistence import commit_or_409
 from api.rate_limits import FailureBudget
@@ -19,24 +20,42 @@ def register(body):
 
 
 def login(body):
-    # Failed attempts are limited per username and per address (the spec's
-    # x-rate-limit); checked before the hash is computed.
-    budget = FailureBudget(scope, body["username"])
-    headers = budget.check()
-    session = db()
-    user = session.scalar(
-        select(User).where(func.lower(User.username) == body["username"].lower())
-    )
-    ok, new_hash = services().passwords.verify(
-        body["password"], user.password_hash if user else None
-    )
+    username = body["username"]
+    device = services().device_tokens.device_of(_header(DEVICE_TOKEN_HEADER), username)
+    # The attempt counts as a failure (of the username and the address, or
+    # of a known device alone) before the hash is computed, and is given back
+    # if the password was right: concurrent guesses cannot all pass the check.
+    budget = FailureBudget(scope, username, device)
+    headers = budget.reserve()
+    try:
+        user, ok = _verified_user(username, body["password"])
+    except BaseException:
+        budget.release()  # no verdict on the password
+        raise
     if not ok:
-        budget.spend()
         raise unauthorized("the username or the password is wrong")
-    if new_hash:  # an older scheme or cost: store the current one from now on
+    budget.release()
+    pair = services().tokens.issue_pair(user, fresh=True)
+    return {**pair, "device_token": services().device_tokens.issue(username)}, 200, headers
+
+
+def _verified_user(username: str, password: str):
+    """The user and whether the password is theirs, in the same time whether
+    or not the username exists; an older hash is replaced by a current one."""
+    session = db()
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    ok, new_hash = services().passwords.verify(password, user.password_hash if user else None)
+    if ok and new_hash:  # an older scheme or cost: store the current one from now on
         user.password_hash = new_hash
         session.commit()
-    return services().tokens.issue_pair(user, fresh=True), 200, headers
+    return user, ok
+
+
+def _header(name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def refresh_tokens(token_info):

@@ -30,6 +30,9 @@ class Settings:
     jwt_secret_key: str
     access_token_lifetime: timedelta = timedelta(minutes=15)
     refresh_token_lifetime: timedelta = timedelta(days=30)
+    # How long a login's device token lets the device skip the username's
+    # failure budget (api/identity/device_tokens.py).
+    device_token_lifetime: timedelta = timedelta(days=90)
     log_level: str = "INFO"
     access_log: str | None = None
     validate_responses: bool = False
@@ -51,6 +54,9 @@ class Settings:
     rate_limit_scale: float = 1.0
     # Keys in a shared Redis start with it: one Redis can serve several deployments.
     rate_limit_key_prefix: str = "stores-api"
+    # IPv6 callers without a token are counted by this prefix of their
+    # address: one host is usually given a whole /64, 2^64 addresses.
+    rate_limit_ipv6_prefix: int = 64
     # Seconds between two prunes of expired rows in each worker; 0: never.
     prune_interval_seconds: float = 3600.0
     # On PostgreSQL, a revocation is refused by every worker of every host
@@ -74,6 +80,9 @@ class Settings:
             refresh_token_lifetime=timedelta(
                 seconds=int(env.get("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600))
             ),
+            device_token_lifetime=timedelta(
+                seconds=int(env.get("DEVICE_TOKEN_SECONDS", 90 * 24 * 3600))
+            ),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             access_log=env.get("ACCESS_LOG") or None,
             validate_responses=_flag(env.get("VALIDATE_RESPONSES", "")),
@@ -92,6 +101,7 @@ class Settings:
             rate_limit_storage_url=env.get("RATE_LIMIT_STORAGE_URL") or None,
             rate_limit_scale=float(env.get("RATE_LIMIT_SCALE", 1)),
             rate_limit_key_prefix=env.get("RATE_LIMIT_KEY_PREFIX") or "stores-api",
+            rate_limit_ipv6_prefix=int(env.get("RATE_LIMIT_IPV6_PREFIX", 64)),
             prune_interval_seconds=float(env.get("PRUNE_INTERVAL_SECONDS", 3600)),
             token_view_bound_seconds=float(env.get("TOKEN_VIEW_BOUND_SECONDS", 1)),
         )
@@ -100,6 +110,8 @@ class Settings:
             raise ValueError("HANDLER_THREADS must be at least 1")
         if not 0 < values["rate_limit_scale"] < float("inf"):
             raise ValueError("RATE_LIMIT_SCALE must be a positive number")
+        if not 32 <= values["rate_limit_ipv6_prefix"] <= 128:
+            raise ValueError("RATE_LIMIT_IPV6_PREFIX must be 32 to 128")
         if not 0 <= values["prune_interval_seconds"] < float("inf"):
             raise ValueError("PRUNE_INTERVAL_SECONDS must be 0 or more")
         bound = values["token_view_bound_seconds"]

@@ -16,7 +16,7 @@ def cors_options(origins: tuple[str, ...]) -> dict:
         "allow_origins": list(origins),
         "allow_methods": ["GET", "POST", "PUT", "DELETE"],
         "allow_headers": ["Authorization", "Content-Type", "If-Match", "If-None-Match",
-                          "Idempotency-Key"],
+                          "Idempotency-Key", "Device-Token"],
         "expose_headers": ["ETag", "Location", "Link", "X-Request-ID", "Retry-After",
                            # The spec's rate limits and deprecations, for clients to honour.
                            "RateLimit", "RateLimit-Policy", "Deprecation", "Sunset"],

@@ -56,11 +56,11 @@ class LocalWindows:
         window.count += 1
         return self._verdict(window, limit, now, allowed=window.count <= limit)
 
-    def peek(self, key: tuple, limit: int, window_seconds: int) -> Count:
-        """What the next hit of `key` would be told, counting nothing."""
-        now = self._clock()
-        window = self._current(key, now) or Window(now)  # none open: resets now
-        return self._verdict(window, limit, now, allowed=window.count < limit)
+    def refund(self, key: tuple) -> None:
+        """Take back one hit of `key`, if its window is still open."""
+        window = self._current(key, self._clock())
+        if window is not None and window.count > 0:
+            window.count -= 1
 
     def __len__(self) -> int:
         return len(self._windows)

@@ -16,6 +16,7 @@ RATE_LIMIT_SCALE multiplies every quota: test servers that replay thousands of
 requests from one address raise it; production leaves it at 1.
 """
 
+import ipaddress
 import logging
 import math
 import time
@@ -65,11 +66,12 @@ class RateLimiter:
     """Quotas counted per key, in Redis or in memory (see the module's doc)."""
 
     def __init__(self, policies: dict[str, OperationPolicy], storage_url: str | None = None,
-                 scale: float = 1.0, key_prefix: str = "stores-api"):
+                 scale: float = 1.0, key_prefix: str = "stores-api", ipv6_prefix: int = 64):
         self.policies = policies
         self.storage_url = storage_url
         self.scale = scale
         self.key_prefix = key_prefix
+        self.ipv6_prefix = ipv6_prefix
         self._shared = None
         self._local = LocalWindows()
         self._redis_down_until = 0.0
@@ -90,32 +92,35 @@ class RateLimiter:
         return max(1, math.floor(quota.quota * self.scale))
 
     async def hit(self, quota: Quota, who: str) -> Verdict:
-        return await self._count(quota, who, hit=True)
-
-    async def peek(self, quota: Quota, who: str) -> Verdict:
-        """The verdict the next hit would get, without spending anything."""
-        return await self._count(quota, who, hit=False)
-
-    async def _count(self, quota: Quota, who: str, *, hit: bool) -> Verdict:
         limit = self.limit(quota)
         shared = self._shared_strategy()
         if shared is not None and time.monotonic() >= self._redis_down_until:
             try:
                 item = RateLimitItemPerSecond(limit, quota.window)
-                return await self._shared_verdict(shared, quota, item, who, hit)
+                return await self._shared_verdict(shared, quota, item, who)
             except StorageError as exc:
                 self._redis_down_until = time.monotonic() + RETRY_REDIS_SECONDS
                 logger.warning("rate-limit storage unavailable (%s): counting in this "
                                "process for %s s", exc.storage_error.__class__.__name__,
                                RETRY_REDIS_SECONDS)
-        count = (self._local.hit if hit else self._local.peek)(
-            (quota.name, who, limit, quota.window), limit, quota.window)
+        count = self._local.hit((quota.name, who, limit, quota.window), limit, quota.window)
         return Verdict(quota, limit, count.allowed, count.remaining, count.reset_seconds)
 
+    async def refund(self, quota: Quota, who: str) -> None:
+        """Take back one hit of `who` (a reservation that was not used up)."""
+        shared = self._shared_strategy()
+        if shared is not None and time.monotonic() >= self._redis_down_until:
+            try:
+                item = RateLimitItemPerSecond(self.limit(quota), quota.window)
+                await shared.hit(item, quota.name, who, cost=-1)
+                return
+            except StorageError:
+                pass  # counted here meanwhile, if at all: refunded here
+        self._local.refund((quota.name, who, self.limit(quota), quota.window))
+
     @staticmethod
-    async def _shared_verdict(strategy, quota, item, who, hit) -> Verdict:
-        allowed = await (strategy.hit(item, quota.name, who) if hit
-                         else strategy.test(item, quota.name, who))
+    async def _shared_verdict(strategy, quota, item, who) -> Verdict:
+        allowed = await strategy.hit(item, quota.name, who)
         stats = await strategy.get_window_stats(item, quota.name, who)
         # Wall-clock seconds (the store's expiry against this host's clock):
         # a clock stepped back between the two would promise more than a window.
@@ -123,15 +128,32 @@ class RateLimiter:
         return Verdict(quota, item.amount, allowed, stats.remaining, reset)
 
 
-def caller(scope, quota: Quota, username: str | None = None) -> str:
+def caller(scope, quota: Quota, username: str | None = None, device: str | None = None) -> str:
     """Whose budget a request spends: see `Quota.per`."""
-    address = (scope.get("client") or ("unknown",))[0]
     if quota.per == "username":
         return f"user:{(username or '').casefold()}"
+    if quota.per == "device":
+        return f"device:{device}"
     user_id = scope.get("state", {}).get("user_id")
     if quota.per == "caller" and user_id is not None:
         return f"id:{user_id}"
-    return f"ip:{address}"
+    limiter: RateLimiter = scope["state"]["rate_limiter"]
+    return f"ip:{address_key((scope.get('client') or ('unknown',))[0], limiter.ipv6_prefix)}"
+
+
+def address_key(address: str, ipv6_prefix: int) -> str:
+    """An IPv4 address as it is; an IPv6 one as its network of `ipv6_prefix`
+    bits (an IPv4-mapped one as the IPv4 address), so that one host's block
+    of addresses spends one budget."""
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])  # no zone id
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network((ip, ipv6_prefix), strict=False))
 
 
 def most_pressing(verdicts: list[Verdict]) -> Verdict:
@@ -173,27 +195,38 @@ class RateLimitMiddleware:
 
 class FailureBudget:
     """An operation's `counts: failures` quotas, inside its handler (a worker
-    thread): `check` before the work refuses with 429 when a quota is used up,
-    `spend` counts one failure against each."""
+    thread). `reserve` counts the attempt as a failure before the work, and
+    refuses with 429 when a quota is used up; `release` gives it back when
+    the attempt succeeded. Counted first, so concurrent attempts cannot all
+    pass a check made before any of them failed.
 
-    def __init__(self, scope, username: str):
+    A login from a known device (api/identity/device_tokens.py) spends its
+    device's quotas (`per: device`); any other, the username's and the
+    address's."""
+
+    def __init__(self, scope, username: str, device: str | None = None):
         self.limiter: RateLimiter = scope["state"]["rate_limiter"]
         self.loop_token = handler_threads_of(scope).loop_token
         route = routed_operation(scope)
-        self.quotas = self.limiter.policies[route].failure_quotas
-        self.keys = [caller(scope, quota, username) for quota in self.quotas]
+        self.quotas = [quota for quota in self.limiter.policies[route].failure_quotas
+                       if (quota.per == "device") == (device is not None)]
+        self.keys = [caller(scope, quota, username, device) for quota in self.quotas]
 
-    def check(self) -> dict[str, str]:
+    def reserve(self) -> dict[str, str]:
         """The headers that describe the tightest quota; 429 when one is used up."""
         if not self.quotas:
             return {}
-        verdicts = [from_thread.run(self.limiter.peek, q, k, token=self.loop_token)
-                    for q, k in zip(self.quotas, self.keys, strict=True)]
+        verdicts = [self._on_loop(self.limiter.hit, quota, key)
+                    for quota, key in zip(self.quotas, self.keys, strict=True)]
         verdict = most_pressing(verdicts)
         if not verdict.allowed:
+            self.release()  # a refused attempt is no failure of the password
             raise verdict.problem()
         return verdict.headers()
 
-    def spend(self) -> None:
+    def release(self) -> None:
         for quota, key in zip(self.quotas, self.keys, strict=True):
-            from_thread.run(self.limiter.hit, quota, key, token=self.loop_token)
+            self._on_loop(self.limiter.refund, quota, key)
+
+    def _on_loop(self, function, *args):
+        return from_thread.run(function, *args, token=self.loop_token)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import event
 
 from api.config import Settings
+from api.identity.device_tokens import DeviceTokens
 from api.passwords import PasswordHasher
 from api.token_view import TokenView
 from api.tokens import TokenService
@@ -18,6 +19,7 @@ class Services:
     database: Database
     tokens: TokenService
     passwords: PasswordHasher
+    device_tokens: DeviceTokens
     cursor_key: bytes
     # What this worker knows of revocations and users (PostgreSQL only).
     token_view: TokenView | None
@@ -34,6 +36,8 @@ class Services:
                 refresh_lifetime=settings.refresh_token_lifetime,
             ),
             passwords=PasswordHasher.from_settings(settings),
+            device_tokens=DeviceTokens.from_secret(settings.jwt_secret_key,
+                                                   settings.device_token_lifetime),
             # A key of its own for cursors, derived so that a cursor can never
             # be mistaken for a token signature.
             cursor_key=hashlib.sha256(

@@ -13,7 +13,7 @@ from connexion.middleware.abstract import ROUTING_CONTEXT
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = "#/components/parameters/IdempotencyKey"
 READ_METHODS = ("get", "head")
-PER = ("caller", "address", "username")
+PER = ("caller", "address", "username", "device")
 COUNTS = ("requests", "failures")
 # Where an operation finds the store it changes: a path or body id, or the
 # store of the item or tag its path names.
@@ -41,7 +41,7 @@ class Quota:
     name: str
     quota: int
     window: int  # seconds
-    per: str  # caller (its user, or its address without a token), address or username
+    per: str  # caller (its user, or its address without a token), address, username or device
     counts: str = "requests"  # or "failures": only refused credentials count
 
 

@@ -150,6 +150,8 @@ def broken_rule(error: ValidationError) -> str:
         unknown = [key for key in error.instance if key not in known]
         return "additionalProperties false: unknown " + ", ".join(shown(k) for k in unknown[:5])
     value = error.validator_value
+    if error.validator == "pattern" and "x-pattern-rule" in error.schema:
+        value = f"({error.schema['x-pattern-rule']})"  # a pattern too long to read
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
     elif isinstance(value, bool):

@@ -49,17 +49,17 @@ def test_callers_and_quotas_are_counted_apart(clock):
     assert not windows.hit(KEY, 1, 60).allowed
 
 
-def test_peek_tells_what_the_next_hit_would_be_told_and_counts_nothing(clock):
+def test_a_refund_takes_back_one_hit_of_an_open_window(clock):
     windows = LocalWindows(clock)
-    fresh = windows.peek(KEY, 2, 60)
-    assert (fresh.allowed, fresh.remaining, fresh.reset_seconds) == (True, 2, 0)
+    windows.hit(KEY, 2, 60)
+    windows.hit(KEY, 2, 60)
+    assert not windows.hit(KEY, 2, 60).allowed
+    windows.refund(KEY)
+    windows.refund(KEY)
+    assert windows.hit(KEY, 2, 60).remaining == 0
+    clock.now += 61
+    windows.refund(KEY)  # an ended window: nothing to take back
     assert len(windows) == 0
-    windows.hit(KEY, 2, 60)
-    clock.now += 1
-    assert windows.peek(KEY, 2, 60).allowed and windows.peek(KEY, 2, 60).remaining == 1
-    windows.hit(KEY, 2, 60)
-    last = windows.peek(KEY, 2, 60)
-    assert (last.allowed, last.remaining, last.reset_seconds) == (False, 0, 59)
 
 
 def test_expired_windows_go_so_memory_follows_the_callers_of_the_window(clock):
@@ -72,7 +72,7 @@ def test_expired_windows_go_so_memory_follows_the_callers_of_the_window(clock):
     windows.hit(KEY, 5, 60)
     assert len(windows) == 10_001
     clock.now += 10
-    windows.peek(KEY, 5, 60)
+    windows.refund(KEY)  # looking at the windows drops the ended ones
     assert len(windows) == 1
 
 

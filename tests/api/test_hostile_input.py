@@ -100,6 +100,15 @@ PROBES = [
     Probe("store-name-with-a-newline", "POST", "/stores", b'{"name": "Corner\\nShop"}', JSON),
     Probe("store-name-with-an-escape-code", "POST", "/stores", b'{"name": "\\u001b[31mred"}', JSON),
     Probe("store-name-with-a-c1-control", "POST", "/stores", b'{"name": "a\\u0085b"}', JSON),
+    # Names a reader cannot see, or sees reordered (UTS #39).
+    Probe("store-name-only-a-zero-width-space", "POST", "/stores", b'{"name": "\\u200b"}', JSON),
+    Probe("store-name-with-a-right-to-left-override", "POST", "/stores",
+          b'{"name": "abc\\u202edef"}', JSON),
+    Probe("store-name-with-a-bidi-isolate", "POST", "/stores", b'{"name": "a\\u2067b"}', JSON),
+    Probe("tag-name-of-blanks-and-invisibles", "POST", "/stores/{store}/tags",
+          b'{"name": "\\u00a0\\u200b\\ufeff\\u3164"}', JSON),
+    Probe("item-name-with-a-left-to-right-mark", "POST", "/items",
+          b'{"name": "\\u200eLamp", "price": 1, "store_id": {store}}', JSON),
     Probe("name-filter-with-a-nul", "GET", "/stores?name=a%00b"),
     # 7. Prices are read from the JSON text.
     Probe("price-with-a-far-extra-digit", "POST", "/items",
@@ -348,3 +357,16 @@ def test_a_content_type_no_http_client_would_send_is_not_a_media_type(value):
     with pytest.raises(ProblemException) as refused:
         _normalised_content_type(value, has_body=True)
     assert refused.value.status == 400
+
+
+@pytest.mark.parametrize("name", ["Café", "👩\u200d💻 Lab", "Ünïcödé Shop", "a\u00a0b"])
+def test_visible_names_with_joiners_and_spaces_are_fine(client, tokens, name):
+    response = client.post(f"{API}/stores", json={"name": name}, headers=bearer(tokens["access_token"]))
+    assert response.status_code == 201, response.text
+
+
+def test_an_invisible_name_is_refused_with_the_rule_not_the_pattern(client, tokens):
+    response = client.post(f"{API}/stores", json={"name": "\u200b"}, headers=bearer(tokens["access_token"]))
+    problem = assert_problem(response, 400)
+    assert problem["detail"] == ("'name' does not satisfy pattern (no control or bidirectional "
+                                 "characters, not blank or invisible)")

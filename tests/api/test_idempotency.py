@@ -128,3 +128,17 @@ def test_without_a_key_every_post_creates(client, auth, db):
     for name in ("A", "B"):
         assert client.post(f"{API}/stores", json={"name": name}, headers=auth).status_code == 201
     assert count(db, IdempotencyKey) == 0
+
+
+def test_a_replay_answers_as_the_first_even_when_its_store_was_deleted(client, auth, admin_auth):
+    # The documented rule ("Retrying creates"): the first answer, as it was.
+    first = post(client, auth, "/stores", {"name": "Short-lived"})
+    assert first.status_code == 201
+    assert client.delete(first.headers["location"], headers=admin_auth).status_code == 204
+    again_named = client.post(f"{API}/stores", json={"name": "Short-lived"}, headers=auth)
+    assert again_named.status_code == 201
+    replay = post(client, auth, "/stores", {"name": "Short-lived"})
+    assert (replay.status_code, replay.json()) == (201, first.json())
+    assert replay.headers["location"] == first.headers["location"]
+    assert_problem(client.get(replay.headers["location"], headers=auth), 404)
+    assert again_named.json()["id"] != first.json()["id"]

@@ -39,7 +39,7 @@ def test_every_operation_but_health_has_a_quota_and_documents_429():
     policies = operation_policies(SPEC)
     unlimited = sorted(op for op, policy in policies.items() if not policy.quotas)
     assert unlimited == ["getHealth"]
-    assert [q.name for q in policies["login"].quotas] == ["login-username", "login-address"]
+    assert [q.name for q in policies["login"].quotas] == ["login-username", "login-address", "login-device"]
     assert [q.name for q in policies["listStores"].quotas] == ["read"]
     assert [q.name for q in policies["createStore"].quotas] == ["write"]
 
@@ -188,6 +188,6 @@ def test_a_shared_windows_reset_is_never_more_than_the_window(monkeypatch):
             return WindowStats(reset_time=time.time() + 60.5, remaining=99)
 
     verdict = asyncio.run(RateLimiter._shared_verdict(
-        SteppedClockStrategy(), quota, item, "someone", True))
+        SteppedClockStrategy(), quota, item, "someone"))
     assert verdict.reset_seconds == 60
     assert verdict.headers()["RateLimit"] == '"read";r=99;t=60'

@@ -6,11 +6,15 @@ import uuid
 
 import pytest
 
-from tests.http import call, register_and_login
+from api.accounts import new_user
+from api.passwords import PasswordHasher
+from models import Database
+from tests.http import call
 from tests.live_server import live_server
 
 REDIS = ("127.0.0.1", 6379)
 SCALE = "0.05"  # the spec's quotas / 20: 6 writes a minute, 1 login failure per username
+PASSWORD = "the-right-password"
 
 
 def redis_reachable() -> bool:
@@ -31,12 +35,25 @@ def two_hosts(tmp_path_factory, new_database):
            "RATE_LIMIT_SCALE": SCALE}
     with live_server(tmp_path_factory.mktemp("a"), database, workers=2, **env) as a, \
             live_server(tmp_path_factory.mktemp("b"), database, workers=2, **env) as b:
+        # Accounts made in the database: at this scale registering allows one an hour.
+        accounts = Database(database)
+        with accounts.session() as session:
+            session.add_all([new_user(PasswordHasher(1, 8192), name, PASSWORD)
+                             for name in ("shared", "guarded")])
+            session.commit()
+        accounts.dispose()
         yield a, b
+
+
+def login(host, username: str) -> str:
+    reply = call("POST", f"{host.api}/auth/login", {"username": username, "password": PASSWORD})
+    assert reply.status == 200, reply.body
+    return reply.json()["access_token"]
 
 
 def test_two_servers_with_two_workers_share_one_write_budget(two_hosts):
     a, b = two_hosts
-    token = register_and_login(a.api, "shared")["access_token"]
+    token = login(a, "shared")
     replies = [call("POST", f"{host.api}/stores", {"name": f"S{n}"}, token=token)
                for n, host in enumerate([a, b] * 6)]
     statuses = [reply.status for reply in replies]
@@ -49,9 +66,8 @@ def test_two_servers_with_two_workers_share_one_write_budget(two_hosts):
 
 def test_a_login_failure_on_one_host_counts_on_the_other(two_hosts):
     a, b = two_hosts
-    register_and_login(a.api, "guarded", password="the-right-password")
     wrong = call("POST", f"{a.api}/auth/login", {"username": "guarded", "password": "wrong-one"})
     assert wrong.status == 401
     refused = call("POST", f"{b.api}/auth/login",
-                   {"username": "guarded", "password": "the-right-password"})
+                   {"username": "guarded", "password": PASSWORD})
     assert refused.status == 429 and "retry-after" in refused.headers

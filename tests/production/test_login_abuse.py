@@ -1,0 +1,87 @@
+"""Login under attack, on real servers: a guesser cannot lock the real user
+out, and concurrent guesses get no more than the budget."""
+
+import socket
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.http import call, register_and_login
+from tests.live_server import live_server
+
+PASSWORD = "the-right-password"
+GUESSES = 50
+USERNAME_BUDGET = 5  # the spec's login-username quota
+REDIS = ("127.0.0.1", 6379)
+
+
+def login(server, username: str, password: str, address: str, device: str | None = None):
+    headers = {"X-Forwarded-For": address}
+    if device:
+        headers["Device-Token"] = device
+    return call("POST", f"{server.api}/auth/login", {"username": username, "password": password},
+                headers=headers)
+
+
+def test_a_guesser_from_many_addresses_cannot_keep_the_real_user_out(tmp_path, new_database):
+    with live_server(tmp_path, new_database("lockout"), RATE_LIMIT_SCALE="1",
+                     TRUSTED_PROXIES="127.0.0.1") as server:
+        device = register_and_login(server.api, "root", PASSWORD)["device_token"]
+        # The attack: wrong passwords for root, each from another address.
+        guesses = [login(server, "root", "not-the-password", f"203.0.113.{n}").status
+                   for n in range(1, 21)]
+        assert guesses.count(401) == USERNAME_BUDGET  # the documented guesses, no more
+        assert set(guesses[USERNAME_BUDGET:]) == {429}
+        # The real user, from the device that logged in before: in at once.
+        reply = login(server, "root", PASSWORD, "198.51.100.7", device)
+        assert reply.status == 200, reply.body
+        assert reply.json()["device_token"]
+        # The guesser keeps going; the real user still gets in.
+        assert login(server, "root", "still-not-it", "203.0.113.99").status == 429
+        assert login(server, "root", PASSWORD, "198.51.100.7", device).status == 200
+        # Without a device token the user is an unknown device, held to the username's budget.
+        assert login(server, "root", PASSWORD, "198.51.100.7").status == 429
+        # A device token is no key for another account, nor is a made-up one.
+        register_and_login(server.api, "other", PASSWORD)
+        assert login(server, "root", PASSWORD, "198.51.100.8", "not.a.token").status == 429
+        assert login(server, "other", "wrong-guess", "198.51.100.9", device).status == 401
+        assert login(server, "other", PASSWORD, "198.51.100.9", device).status == 200
+
+
+def test_a_devices_own_failures_are_limited_too(tmp_path, new_database):
+    with live_server(tmp_path, new_database("device"), RATE_LIMIT_SCALE="1") as server:
+        device = register_and_login(server.api, "owner", PASSWORD)["device_token"]
+        wrong = [login(server, "owner", "typo-typo", "127.0.0.1", device).status
+                 for _ in range(USERNAME_BUDGET + 1)]
+        assert wrong == [401] * USERNAME_BUDGET + [429]
+        # Those were the device's failures: the username's budget is untouched.
+        assert login(server, "owner", PASSWORD, "127.0.0.1").status == 200
+
+
+def redis_reachable() -> bool:
+    try:
+        with socket.create_connection(REDIS, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("workers, shared", [(0, False), (2, True)])
+def test_50_concurrent_guesses_get_no_more_than_the_budget(tmp_path, new_database, workers, shared):
+    env = {"RATE_LIMIT_SCALE": "1", "TRUSTED_PROXIES": "127.0.0.1"}
+    if shared:  # several workers spend one budget only through a shared store
+        if not redis_reachable():
+            pytest.skip("Redis is not running on 127.0.0.1:6379: the two-worker guess test did not run")
+        env |= {"RATE_LIMIT_STORAGE_URL": f"redis://{REDIS[0]}:{REDIS[1]}/0",
+                "RATE_LIMIT_KEY_PREFIX": f"stores-api-test-{uuid.uuid4().hex}"}
+    with live_server(tmp_path, new_database("guesses"), workers=workers, **env) as server:
+        register_and_login(server.api, "target", PASSWORD)
+
+        def guess(n):
+            return login(server, "target", f"guess-number-{n}", f"192.0.2.{n + 1}").status
+
+        with ThreadPoolExecutor(max_workers=GUESSES) as pool:
+            statuses = list(pool.map(guess, range(GUESSES)))
+        assert statuses.count(401) == USERNAME_BUDGET, statuses
+        assert statuses.count(429) == GUESSES - USERNAME_BUDGET
