@@ -2,8 +2,8 @@ from connexion.context import scope
 from sqlalchemy import func, select
 
 from api.accounts import new_user
-from api.identity.device_tokens import DEVICE_TOKEN_HEADER
 from api.errors import api_problem, unauthorized
+from api.identity.device_tokens import DEVICE_TOKEN_HEADER
 from api.persistence import commit_or_409
 from api.rate_limits import FailureBudget
 from api.representations import location, user_json
