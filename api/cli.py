@@ -83,6 +83,10 @@ def serve(args) -> int:
     configure_logging(settings.log_level, settings.access_log)
     # Once, here, before any worker exists: workers never race to migrate.
     migrate.upgrade(settings.database_url)
+    # Before gunicorn forks, so that every worker's protocol has it.
+    from api.serving.bounded_head import BoundedHeadProtocol
+
+    BoundedHeadProtocol.head_timeout = settings.request_head_timeout_seconds
     if args.workers:
         if args.reload:
             print("error: --reload is for one process; leave out --workers", file=sys.stderr)

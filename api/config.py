@@ -41,6 +41,8 @@ class Settings:
     password_hash_memory_kib: int = DEFAULT_MEMORY_KIB
     handler_threads: int = DEFAULT_HANDLER_THREADS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Seconds a connection has to send a request's head (api/serving/bounded_head.py).
+    request_head_timeout_seconds: float = 10.0
     # scheme://host[:port] that clients use; absolute URLs are built from it.
     public_url: str | None = None
     # Addresses whose X-Forwarded-For and X-Forwarded-Proto are believed.
@@ -95,6 +97,7 @@ class Settings:
             ),
             handler_threads=int(env.get("HANDLER_THREADS", DEFAULT_HANDLER_THREADS)),
             max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+            request_head_timeout_seconds=float(env.get("REQUEST_HEAD_TIMEOUT_SECONDS", 10)),
             public_url=env.get("PUBLIC_URL") or None,
             trusted_proxies=_list(env.get("TRUSTED_PROXIES", "")),
             cors_origins=tuple(public_origin(o) for o in _list(env.get("CORS_ORIGINS", ""))),
@@ -117,6 +120,8 @@ class Settings:
         bound = values["token_view_bound_seconds"]
         if not (bound == 0 or 2 * BEAT_SECONDS <= bound <= 60):
             raise ValueError(f"TOKEN_VIEW_BOUND_SECONDS must be 0, or {2 * BEAT_SECONDS} to 60")
+        if not 0 < values["request_head_timeout_seconds"] <= 300:
+            raise ValueError("REQUEST_HEAD_TIMEOUT_SECONDS must be more than 0, at most 300")
         if values["max_body_bytes"] < 1024:
             raise ValueError("MAX_BODY_BYTES must be at least 1024")
         if values["public_url"]:

@@ -23,22 +23,29 @@ def app_for_serving() -> "StoresApp":
     return app
 
 
+# uvicorn's httptools protocol with bounds on the request head.
+HTTP_PROTOCOL = "api.serving.bounded_head:BoundedHeadProtocol"
+
+
 def uvicorn_options(trusted_proxies: tuple[str, ...]) -> dict:
-    """What uvicorn is told in either setup: no banner naming the server, and
+    """What uvicorn is told in either setup: no banner naming the server,
     X-Forwarded-For / X-Forwarded-Proto believed only from TRUSTED_PROXIES
-    (uvicorn believes 127.0.0.1 unless told otherwise)."""
+    (uvicorn believes 127.0.0.1 unless told otherwise), and the request head
+    bounded in size and time (api/serving/bounded_head.py)."""
     return {
         "server_header": False,
         "proxy_headers": bool(trusted_proxies),
         "forwarded_allow_ips": list(trusted_proxies),
+        "http": HTTP_PROTOCOL,
     }
 
 
 class Worker(UvicornWorker):
-    """uvicorn's gunicorn worker, without the `server` header; gunicorn passes
-    it `forwarded_allow_ips`."""
+    """uvicorn's gunicorn worker, without the `server` header and with the
+    bounded request head; gunicorn passes it `forwarded_allow_ips`."""
 
-    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "server_header": False}
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "server_header": False,
+                     "http": HTTP_PROTOCOL}
 
 
 class GunicornServer(BaseApplication):

@@ -1,0 +1,1 @@
+"""How the service meets the network: the HTTP layer under the app."""
