@@ -32,6 +32,7 @@ from api.operations import (
     SwaggerUIOnItsPaths,
     path_parameters_in_operations,
 )
+from api.policies.authentication_failures import AuthenticationFailureLimit
 from api.pruning import prune_every
 from api.rate_limits import RateLimiter, RateLimitMiddleware
 from api.reference_docs import ReferenceDocs
@@ -132,11 +133,14 @@ def create_app(settings: Settings | None = None) -> StoresApp:
         # a preflight is answered before routing could call OPTIONS a 405.
         app.add_middleware(CrossOriginMiddleware, MiddlewarePosition.BEFORE_EXCEPTION,
                            **cors_options(settings.cors_origins))
-    # The spec's runtime policies, each where it needs to be: deprecation once
-    # the operation is known, rate limits once the token's user is, and
-    # idempotency keys for requests that passed validation.
+    # The spec's runtime policies, each where it needs to be: deprecation and
+    # the limit on failed authentication once the operation is known, rate
+    # limits once the token's user is, and idempotency keys for requests
+    # that passed validation.
     app.add_middleware(DeprecationMiddleware, MiddlewarePosition.BEFORE_SECURITY,
                        policies=policies, base_path=BASE_PATH)
+    app.add_middleware(AuthenticationFailureLimit, MiddlewarePosition.BEFORE_SECURITY,
+                       policies=policies)
     app.add_middleware(RateLimitMiddleware, MiddlewarePosition.BEFORE_VALIDATION,
                        policies=policies)
     app.add_middleware(IdempotencyMiddleware, MiddlewarePosition.BEFORE_CONTEXT,

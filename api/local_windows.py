@@ -62,6 +62,12 @@ class LocalWindows:
         if window is not None and window.count > 0:
             window.count -= 1
 
+    def peek(self, key: tuple, limit: int, window_seconds: int) -> Count:
+        """What the next hit of `key` would be told, counting nothing."""
+        now = self._clock()
+        window = self._current(key, now) or Window(now)  # none open: resets now
+        return self._verdict(window, limit, now, allowed=window.count < limit)
+
     def __len__(self) -> int:
         return len(self._windows)
 

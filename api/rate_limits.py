@@ -92,18 +92,26 @@ class RateLimiter:
         return max(1, math.floor(quota.quota * self.scale))
 
     async def hit(self, quota: Quota, who: str) -> Verdict:
+        return await self._count(quota, who, hit=True)
+
+    async def peek(self, quota: Quota, who: str) -> Verdict:
+        """The verdict the next hit would get, without spending anything."""
+        return await self._count(quota, who, hit=False)
+
+    async def _count(self, quota: Quota, who: str, *, hit: bool) -> Verdict:
         limit = self.limit(quota)
         shared = self._shared_strategy()
         if shared is not None and time.monotonic() >= self._redis_down_until:
             try:
                 item = RateLimitItemPerSecond(limit, quota.window)
-                return await self._shared_verdict(shared, quota, item, who)
+                return await self._shared_verdict(shared, quota, item, who, hit)
             except StorageError as exc:
                 self._redis_down_until = time.monotonic() + RETRY_REDIS_SECONDS
                 logger.warning("rate-limit storage unavailable (%s): counting in this "
                                "process for %s s", exc.storage_error.__class__.__name__,
                                RETRY_REDIS_SECONDS)
-        count = self._local.hit((quota.name, who, limit, quota.window), limit, quota.window)
+        count = (self._local.hit if hit else self._local.peek)(
+            (quota.name, who, limit, quota.window), limit, quota.window)
         return Verdict(quota, limit, count.allowed, count.remaining, count.reset_seconds)
 
     async def refund(self, quota: Quota, who: str) -> None:
@@ -119,8 +127,9 @@ class RateLimiter:
         self._local.refund((quota.name, who, self.limit(quota), quota.window))
 
     @staticmethod
-    async def _shared_verdict(strategy, quota, item, who) -> Verdict:
-        allowed = await strategy.hit(item, quota.name, who)
+    async def _shared_verdict(strategy, quota, item, who, hit) -> Verdict:
+        allowed = await (strategy.hit(item, quota.name, who) if hit
+                         else strategy.test(item, quota.name, who))
         stats = await strategy.get_window_stats(item, quota.name, who)
         # Wall-clock seconds (the store's expiry against this host's clock):
         # a clock stepped back between the two would promise more than a window.

@@ -13,7 +13,7 @@ from connexion.middleware.abstract import ROUTING_CONTEXT
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = "#/components/parameters/IdempotencyKey"
 READ_METHODS = ("get", "head")
-PER = ("caller", "address", "username", "device")
+PER = ("caller", "address", "username", "device", "credential")
 COUNTS = ("requests", "failures")
 # Where an operation finds the store it changes: a path or body id, or the
 # store of the item or tag its path names.
@@ -41,7 +41,9 @@ class Quota:
     name: str
     quota: int
     window: int  # seconds
-    per: str  # caller (its user, or its address without a token), address, username or device
+    # caller (its user, or its address without a token), address, username,
+    # device, or credential (a token of ours itself, else the address)
+    per: str
     counts: str = "requests"  # or "failures": only refused credentials count
 
 
@@ -74,6 +76,9 @@ class OperationPolicy:
     idempotent_creates: bool = False
     deprecation: Deprecation | None = None
     store_role: StoreRole | None = None
+    # The quota that callers refused at authentication spend (x-rate-limits'
+    # `authentication`), on an operation that needs a token.
+    authentication_quota: Quota | None = None
 
     @property
     def request_quotas(self) -> tuple[Quota, ...]:
@@ -100,14 +105,17 @@ def operation_policies(spec: dict, key=lambda operation: operation["operationId"
     quotas = {name: Quota(name=name, **{k: v for k, v in value.items()})
               for name, value in declared.get("policies", {}).items()}
     policies = {}
+    failures = quotas.get(declared.get("authentication"))
     for method, operation in _operations(spec):
         names = operation.get("x-rate-limit", _default_quotas(declared, method))
+        secured = operation.get("security", spec.get("security", [])) not in ([], [{}])
         policies[key(operation)] = OperationPolicy(
             operation_id=operation["operationId"],
             quotas=tuple(quotas[name] for name in names),
             idempotent_creates=_takes_idempotency_key(operation),
             deprecation=_deprecation(operation.get("x-deprecation")),
             store_role=_store_role(operation.get("x-store-role")),
+            authentication_quota=failures if secured else None,
         )
     return policies
 
@@ -116,6 +124,9 @@ def policy_problems(spec: dict) -> list[str]:
     declared = spec.get("x-rate-limits", {})
     policies = declared.get("policies", {})
     problems = []
+    authentication = declared.get("authentication")
+    if authentication is not None and policies.get(authentication, {}).get("counts") != "failures":
+        problems.append("x-rate-limits authentication must name a policy that counts failures")
     for name, value in policies.items():
         if set(value) - {"quota", "window", "per", "counts"} \
                 or not all(isinstance(value.get(k), int) and value[k] > 0

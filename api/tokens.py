@@ -83,17 +83,23 @@ class TokenService:
         return jwt.encode(claims, self.secret_key, algorithm=ALGORITHM)
 
     def decode(self, token: str, expected_type: str, *, verify_exp: bool = True) -> dict:
+        claims = self.signed_claims(token)
+        # As PyJWT checks it: expired from the second `exp` names, no leeway.
+        if verify_exp and claims["exp"] <= int(time.time()):
+            raise InvalidToken("the token has expired")
+        if claims["type"] != expected_type:
+            raise InvalidToken(f"this operation needs a token of type {expected_type!r}")
+        return claims
+
+    def signed_claims(self, token: str) -> dict:
+        """The claims of a token signed by this service, of any type and
+        whether or not it has expired; InvalidToken for any other."""
         claims = self._verified.get(token)
         if claims is None:
             claims = self._verify(token)
             if len(self._verified) >= VERIFIED_KEPT:
                 self._verified.clear()
             self._verified[token] = claims
-        # As PyJWT checks it: expired from the second `exp` names, no leeway.
-        if verify_exp and claims["exp"] <= int(time.time()):
-            raise InvalidToken("the token has expired")
-        if claims["type"] != expected_type:
-            raise InvalidToken(f"this operation needs a token of type {expected_type!r}")
         return claims
 
     def _verify(self, token: str) -> dict:

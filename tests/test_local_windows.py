@@ -49,6 +49,19 @@ def test_callers_and_quotas_are_counted_apart(clock):
     assert not windows.hit(KEY, 1, 60).allowed
 
 
+def test_peek_tells_what_the_next_hit_would_be_told_and_counts_nothing(clock):
+    windows = LocalWindows(clock)
+    fresh = windows.peek(KEY, 2, 60)
+    assert (fresh.allowed, fresh.remaining, fresh.reset_seconds) == (True, 2, 0)
+    assert len(windows) == 0
+    windows.hit(KEY, 2, 60)
+    clock.now += 1
+    assert windows.peek(KEY, 2, 60).allowed and windows.peek(KEY, 2, 60).remaining == 1
+    windows.hit(KEY, 2, 60)
+    last = windows.peek(KEY, 2, 60)
+    assert (last.allowed, last.remaining, last.reset_seconds) == (False, 0, 59)
+
+
 def test_a_refund_takes_back_one_hit_of_an_open_window(clock):
     windows = LocalWindows(clock)
     windows.hit(KEY, 2, 60)

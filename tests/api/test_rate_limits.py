@@ -188,6 +188,32 @@ def test_a_shared_windows_reset_is_never_more_than_the_window(monkeypatch):
             return WindowStats(reset_time=time.time() + 60.5, remaining=99)
 
     verdict = asyncio.run(RateLimiter._shared_verdict(
-        SteppedClockStrategy(), quota, item, "someone"))
+        SteppedClockStrategy(), quota, item, "someone", True))
     assert verdict.reset_seconds == 60
     assert verdict.headers()["RateLimit"] == '"read";r=99;t=60'
+
+
+def test_callers_refused_at_authentication_are_limited_per_address(scaled_client, db):
+    """scale 0.05: 3 authentication failures a minute per credential."""
+    make_user(db, "neighbour")
+    neighbour = bearer(login(scaled_client, "neighbour")["access_token"])
+    refusals = [scaled_client.get(f"{API}/stores").status_code for _ in range(4)]
+    assert refusals == [401, 401, 401, 429]
+    refused = scaled_client.get(f"{API}/stores", headers={"Authorization": "Bearer not-a-jwt"})
+    body = assert_problem(refused, 429, "auth-failures rate limit")
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "not-a-jwt" not in body["detail"]
+    # Someone behind the same address, with a token that works, is not refused.
+    assert scaled_client.get(f"{API}/stores", headers=neighbour).status_code == 200
+
+
+def test_a_revoked_token_replayed_is_limited_before_it_is_looked_up(scaled_client, db, services):
+    make_user(db, "leaver")
+    pair = login(scaled_client, "leaver")
+    assert scaled_client.post(f"{API}/auth/refresh", headers=bearer(pair["refresh_token"])).status_code == 200
+    # The used refresh token again: reuse, the chain is revoked, and so on.
+    replays = [scaled_client.post(f"{API}/auth/refresh", headers=bearer(pair["refresh_token"])
+                                  ).status_code for _ in range(5)]
+    assert replays == [401, 401, 401, 429, 429]
+    # Counted for that token, not the address: another caller here is not refused.
+    assert scaled_client.get(f"{API}/stores").status_code == 401

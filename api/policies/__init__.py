@@ -1,0 +1,1 @@
+"""Middleware that enforces what the spec declares beyond validation."""

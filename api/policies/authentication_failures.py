@@ -1,0 +1,75 @@
+"""Callers refused at authentication, limited before their token is looked up.
+
+The security layer answers a missing, malformed, expired or revoked token
+with 401, and for some of them (a refresh token, an access token the
+worker's token view cannot vouch for) only after a database lookup. Left
+alone, a caller could send such requests as fast as the server answers
+them: no other budget counts a request whose caller is unknown.
+
+Here, before the security layer, each secured operation's request is keyed
+by its credential: a bearer token signed by this service (checked by its
+signature alone, as the token service keeps it) counts for itself, anything
+else for the caller's address (IPv6 by its /64). A 401 spends that key's
+`x-rate-limits.authentication` quota; once it is used up, the request is
+answered 429 at once. A signed token is its own key so that a neighbour
+behind the same address, with a token that works, is never refused for
+someone else's failures, and a revoked token replayed a thousand times is
+refused after the quota.
+"""
+
+from connexion.exceptions import ProblemException
+
+from api.rate_limits import RateLimiter, address_key
+from api.request_context import services_of
+from api.spec_policy import OperationPolicy, routed_operation
+from api.tokens import InvalidToken
+
+BEARER = b"bearer "
+
+
+class AuthenticationFailureLimit:
+    def __init__(self, app, policies: dict[str, OperationPolicy]):
+        self.app = app
+        self.quotas = {operation_id: policy.authentication_quota
+                       for operation_id, policy in policies.items()
+                       if policy.authentication_quota is not None}
+
+    async def __call__(self, scope, receive, send):
+        quota = self.quotas.get(routed_operation(scope)) if scope["type"] == "http" else None
+        if quota is None:
+            return await self.app(scope, receive, send)
+        limiter: RateLimiter = scope["state"]["rate_limiter"]
+        who = credential(scope, limiter)
+        verdict = await limiter.peek(quota, who)
+        if not verdict.allowed:
+            raise verdict.problem()
+        try:
+            await self.app(scope, receive, send)
+        except ProblemException as exc:
+            if exc.status_code == 401:
+                await limiter.hit(quota, who)
+            raise
+
+
+def credential(scope, limiter: RateLimiter) -> str:
+    """The key a request's authentication failures count against."""
+    token = _bearer_token(scope)
+    if token is not None:
+        try:
+            claims = services_of(scope).tokens.signed_claims(token)
+        except InvalidToken:
+            pass
+        else:
+            return f"token:{claims['jti']}"
+    return f"ip:{address_key((scope.get('client') or ('unknown',))[0], limiter.ipv6_prefix)}"
+
+
+def _bearer_token(scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if value[:len(BEARER)].lower() == BEARER:
+                return value[len(BEARER):].strip().decode("latin-1")
+            return None
+    return None
+
+
