@@ -8,7 +8,6 @@ from pathlib import Path
 
 import yaml
 from anyio import to_thread
-from anyio.lowlevel import current_token
 from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
@@ -24,6 +23,7 @@ from api.deprecation import DeprecationMiddleware
 from api.errors import register_error_handlers
 from api.handler_threads import HandlerThreads
 from api.idempotency import IdempotencyMiddleware
+from api.identity.password_checks import PasswordChecks
 from api.logs import AccessLogMiddleware, configure_logging, flush_access_log_every
 from api.operations import (
     HTTP_METHODS,
@@ -72,7 +72,10 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
     @asynccontextmanager
     async def lifespan(_app):
         to_thread.current_default_thread_limiter().total_tokens = settings.handler_threads
-        handler_threads = HandlerThreads(settings.handler_threads, current_token())
+        handler_threads = HandlerThreads(settings.handler_threads)
+        password_checks = PasswordChecks(services.passwords,
+                                         HandlerThreads(settings.password_hash_threads),
+                                         settings.password_hash_waiting)
         limiter = RateLimiter(policies, settings.rate_limit_storage_url,
                               settings.rate_limit_scale, settings.rate_limit_key_prefix,
                               settings.rate_limit_ipv6_prefix)
@@ -86,13 +89,14 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
                 keep_current(services.token_view, settings.database_url)))
         try:
             yield {"services": services, "rate_limiter": limiter,
-                   "handler_threads": handler_threads}
+                   "handler_threads": handler_threads, "password_checks": password_checks}
         finally:
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             handler_threads.shutdown()
+            password_checks.shutdown()
 
     return lifespan
 

@@ -1,13 +1,12 @@
-from connexion.context import scope
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from api.accounts import new_user
 from api.errors import api_problem, unauthorized
 from api.identity.device_tokens import DEVICE_TOKEN_HEADER
 from api.persistence import commit_or_409
-from api.rate_limits import FailureBudget
+from api.rate_limits import CredentialBudget
 from api.representations import location, user_json
-from api.request_context import db, services
+from api.request_context import current_scope, db, handler_threads_of, services, services_of
 from api.tokens import REFRESH, InvalidToken, revoke_chain, revoke_token
 from models import User
 
@@ -19,40 +18,50 @@ def register(body):
     return user_json(user), 201, location("users", user.id)
 
 
-def login(body):
+async def login(body):
+    # On the event loop: the database work goes to the handler threads, the
+    # password check to threads of its own (api/identity/password_checks.py).
+    request_scope = current_scope()
+    found = services_of(request_scope)
+    threads = handler_threads_of(request_scope)
     username = body["username"]
-    device = services().device_tokens.device_of(_header(DEVICE_TOKEN_HEADER), username)
-    # The attempt counts as a failure (of the username and the address, or
-    # of a known device alone) before the hash is computed, and is given back
-    # if the password was right: concurrent guesses cannot all pass the check.
-    budget = FailureBudget(scope, username, device)
-    headers = budget.reserve()
+    device = found.device_tokens.device_of(_header(request_scope, DEVICE_TOKEN_HEADER), username)
+    # The attempt counts (against the username and the address, or a known
+    # device alone) before the password is checked; as a failure, given back
+    # if it was right: concurrent guesses cannot all pass the check.
+    budget = CredentialBudget(request_scope, username, device)
+    headers = await budget.reserve()
     try:
-        user, ok = _verified_user(username, body["password"])
+        user = await threads.run(_user_named, found.database, username)
+        # The same work whether or not the username exists.
+        ok, new_hash = await request_scope["state"]["password_checks"].verify(
+            body["password"], user.password_hash if user else None)
     except BaseException:
-        budget.release()  # no verdict on the password
+        await budget.release()  # no verdict on the password
         raise
     if not ok:
         raise unauthorized("the username or the password is wrong")
-    budget.release()
-    pair = services().tokens.issue_pair(user, fresh=True)
-    return {**pair, "device_token": services().device_tokens.issue(username)}, 200, headers
+    await budget.release()
+    if new_hash:  # an older scheme or cost: store the current one from now on
+        await threads.run(_replace_hash, found.database, user.id, new_hash)
+    pair = found.tokens.issue_pair(user, fresh=True)
+    return {**pair, "device_token": found.device_tokens.issue(username)}, 200, headers
 
 
-def _verified_user(username: str, password: str):
-    """The user and whether the password is theirs, in the same time whether
-    or not the username exists; an older hash is replaced by a current one."""
-    session = db()
-    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-    ok, new_hash = services().passwords.verify(password, user.password_hash if user else None)
-    if ok and new_hash:  # an older scheme or cost: store the current one from now on
-        user.password_hash = new_hash
+def _user_named(database, username: str) -> User | None:
+    with database.read_session() as session:
+        return session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+
+def _replace_hash(database, user_id: int, password_hash: str) -> None:
+    with database.session() as session:
+        session.execute(update(User).where(User.id == user_id)
+                        .values(password_hash=password_hash))
         session.commit()
-    return user, ok
 
 
-def _header(name: bytes) -> str | None:
-    for key, value in scope["headers"]:
+def _header(request_scope, name: bytes) -> str | None:
+    for key, value in request_scope["headers"]:
         if key == name:
             return value.decode("latin-1")
     return None

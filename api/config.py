@@ -40,6 +40,10 @@ class Settings:
     password_hash_time_cost: int = DEFAULT_TIME_COST
     password_hash_memory_kib: int = DEFAULT_MEMORY_KIB
     handler_threads: int = DEFAULT_HANDLER_THREADS
+    # Password checks per worker at once, on threads of their own, and how
+    # many more logins may wait for one before 503 (api/identity/password_checks.py).
+    password_hash_threads: int = 1
+    password_hash_waiting: int = 8
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # Seconds a connection has to send a request's head (api/serving/bounded_head.py).
     request_head_timeout_seconds: float = 10.0
@@ -96,6 +100,8 @@ class Settings:
                 env.get("PASSWORD_HASH_MEMORY_KIB", DEFAULT_MEMORY_KIB)
             ),
             handler_threads=int(env.get("HANDLER_THREADS", DEFAULT_HANDLER_THREADS)),
+            password_hash_threads=int(env.get("PASSWORD_HASH_THREADS", 1)),
+            password_hash_waiting=int(env.get("PASSWORD_HASH_WAITING", 8)),
             max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
             request_head_timeout_seconds=float(env.get("REQUEST_HEAD_TIMEOUT_SECONDS", 10)),
             public_url=env.get("PUBLIC_URL") or None,
@@ -111,6 +117,9 @@ class Settings:
         values.update(overrides)
         if values["handler_threads"] < 1:
             raise ValueError("HANDLER_THREADS must be at least 1")
+        if values["password_hash_threads"] < 1 or values["password_hash_waiting"] < 0:
+            raise ValueError("PASSWORD_HASH_THREADS must be at least 1, "
+                             "PASSWORD_HASH_WAITING at least 0")
         if not 0 < values["rate_limit_scale"] < float("inf"):
             raise ValueError("RATE_LIMIT_SCALE must be a positive number")
         if not 32 <= values["rate_limit_ipv6_prefix"] <= 128:

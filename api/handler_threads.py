@@ -20,9 +20,6 @@ context, a StopIteration comes back as a RuntimeError (an asyncio future
 cannot carry it), and a cancelled caller waits until the call has ended, so
 that nothing it started (a session, an idempotency claim, a prune) outlives
 it half-done.
-
-A handler that needs the event loop (the failure quotas of
-api/rate_limits.py) reaches it with the loop's anyio token, kept here.
 """
 
 import asyncio
@@ -30,15 +27,12 @@ import contextvars
 import queue
 import threading
 
-from anyio.lowlevel import EventLoopToken
-
 _STOP = None  # what a thread takes from the queue as its signal to end
 
 
 class HandlerThreads:
-    def __init__(self, count: int, loop_token: EventLoopToken) -> None:
+    def __init__(self, count: int) -> None:
         self.count = count
-        self.loop_token = loop_token
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
         self._stopped = False
         # Daemon threads (an executor's are joined at exit): the lifespan

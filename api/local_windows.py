@@ -16,8 +16,7 @@ opens and once when it goes, however many callers there are. Memory follows
 the callers of the last window: at most one entry per request counted in it
 (the spec's windows are a minute long).
 
-Single-threaded by design: the event loop counts, and handler threads reach
-it through the loop (api/rate_limits.py's FailureBudget).
+Single-threaded by design: only the event loop counts.
 """
 
 import math

@@ -22,7 +22,6 @@ import math
 import time
 from dataclasses import dataclass
 
-from anyio import from_thread
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
@@ -31,7 +30,6 @@ from starlette.datastructures import MutableHeaders
 
 from api.errors import api_problem
 from api.local_windows import LocalWindows
-from api.request_context import handler_threads_of
 from api.spec_policy import OperationPolicy, Quota, routed_operation
 
 logger = logging.getLogger(__name__)
@@ -179,8 +177,10 @@ class RateLimitMiddleware:
 
     def __init__(self, app, policies: dict[str, OperationPolicy]):
         self.app = app
-        self.quotas = {operation_id: policy.request_quotas
-                       for operation_id, policy in policies.items() if policy.request_quotas}
+        # Quotas keyed by what the body names are the handler's (CredentialBudget).
+        self.quotas = {operation_id: quotas for operation_id, policy in policies.items()
+                       if (quotas := tuple(q for q in policy.request_quotas
+                                           if q.per not in NAMED_IN_THE_BODY))}
 
     async def __call__(self, scope, receive, send):
         operation_id = routed_operation(scope)
@@ -202,40 +202,44 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class FailureBudget:
-    """An operation's `counts: failures` quotas, inside its handler (a worker
-    thread). `reserve` counts the attempt as a failure before the work, and
-    refuses with 429 when a quota is used up; `release` gives it back when
-    the attempt succeeded. Counted first, so concurrent attempts cannot all
-    pass a check made before any of them failed.
+# Quotas counted per what a request's body names: only its handler can key them.
+NAMED_IN_THE_BODY = ("username", "device")
+
+
+class CredentialBudget:
+    """The quotas of a login that its handler counts, knowing the username:
+    requests per username or device, and failures. `reserve` counts the
+    attempt before the work (as a request and as a failure), refusing with
+    429 when a quota is used up; `release` gives the failure back when the
+    attempt succeeded. Counted first, so concurrent attempts cannot all pass
+    a check made before any of them failed.
 
     A login from a known device (api/identity/device_tokens.py) spends its
     device's quotas (`per: device`); any other, the username's and the
-    address's."""
+    address's failure quota."""
 
     def __init__(self, scope, username: str, device: str | None = None):
         self.limiter: RateLimiter = scope["state"]["rate_limiter"]
-        self.loop_token = handler_threads_of(scope).loop_token
-        route = routed_operation(scope)
-        self.quotas = [quota for quota in self.limiter.policies[route].failure_quotas
-                       if (quota.per == "device") == (device is not None)]
+        policy = self.limiter.policies[routed_operation(scope)]
+        self.quotas = [quota for quota in policy.quotas
+                       if (quota.per in NAMED_IN_THE_BODY or quota.counts == "failures")
+                       and (quota.per == "device") == (device is not None)]
         self.keys = [caller(scope, quota, username, device) for quota in self.quotas]
 
-    def reserve(self) -> dict[str, str]:
+    async def reserve(self) -> dict[str, str]:
         """The headers that describe the tightest quota; 429 when one is used up."""
         if not self.quotas:
             return {}
-        verdicts = [self._on_loop(self.limiter.hit, quota, key)
+        verdicts = [await self.limiter.hit(quota, key)
                     for quota, key in zip(self.quotas, self.keys, strict=True)]
         verdict = most_pressing(verdicts)
         if not verdict.allowed:
-            self.release()  # a refused attempt is no failure of the password
+            await self.release()  # a refused attempt is no failure of the password
             raise verdict.problem()
         return verdict.headers()
 
-    def release(self) -> None:
+    async def release(self) -> None:
+        """Give back what was reserved as a failure (requests stay counted)."""
         for quota, key in zip(self.quotas, self.keys, strict=True):
-            self._on_loop(self.limiter.refund, quota, key)
-
-    def _on_loop(self, function, *args):
-        return from_thread.run(function, *args, token=self.loop_token)
+            if quota.counts == "failures":
+                await self.limiter.refund(quota, key)

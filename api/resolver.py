@@ -24,6 +24,7 @@ every request shares, does none of that work.
 """
 
 import functools
+import inspect
 import re
 
 from connexion.exceptions import NonConformingResponseHeaders
@@ -65,6 +66,8 @@ class SessionJSONResolver(Resolver):
 
 
 def responding(handler, operation):
+    if inspect.iscoroutinefunction(handler):
+        return _responding_on_the_loop(handler, operation)
     handler_with_session = with_session(handler)
     documented = None
 
@@ -72,11 +75,27 @@ def responding(handler, operation):
     def json_handler(*args, **kwargs):
         nonlocal documented
         if documented is None:  # Connexion reads the responses after resolving the operation
-            # Its rule: an operation that documents no media type sends JSON.
-            documented = frozenset(operation.produces) or frozenset({JSON})
+            documented = _documented(operation)
         return response(handler_with_session(*args, **kwargs), documented)
 
     return json_handler
+
+
+def _responding_on_the_loop(handler, operation):
+    """An `async` handler runs on the event loop and hands its database work
+    to the handler threads itself, with sessions of its own (login, whose
+    password hash must not hold a handler thread)."""
+
+    @functools.wraps(handler)
+    async def json_handler(*args, **kwargs):
+        return response(await handler(*args, **kwargs), _documented(operation))
+
+    return json_handler
+
+
+def _documented(operation) -> frozenset[str]:
+    # Connexion's rule: an operation that documents no media type sends JSON.
+    return frozenset(operation.produces) or frozenset({JSON})
 
 
 def response(result, documented: frozenset[str]) -> Response:

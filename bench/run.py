@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -60,8 +61,12 @@ READS = ["get_item", "get_store", *PAGES]
 WRITES = ["post_item", "put_item", "link_item_tag"]
 # A comma-separated subset, for a quick or a large run (BENCH_ITEMS=1000000
 # BENCH_SCENARIOS=items_by_store,items_by_tag,...): only these are run.
+# Reads (get_store) with logins always in flight, against the same reads alone:
+# a login's password check must not take what reads need (issue 30).
+DURING_LOGINS = "reads_during_logins"
+LOGINS_IN_FLIGHT = 8
 ONLY = {name for name in os.environ.get("BENCH_SCENARIOS", "").split(",") if name}
-if ONLY - set(READS + WRITES):
+if ONLY - set(READS + WRITES + [DURING_LOGINS]):
     raise SystemExit(f"BENCH_SCENARIOS: unknown {sorted(ONLY - set(READS + WRITES))}")
 if ONLY:
     PAGES, READS, WRITES = ([n for n in names if n in ONLY] for names in (PAGES, READS, WRITES))
@@ -306,6 +311,9 @@ def main() -> int:
             for name in READS + WRITES:
                 targets = ["service", "flask"] + (["asgi"] if name in READS else [])
                 rounds[name] = interleaved(name, scenarios(large, ""), servers, targets)
+            if not ONLY or DURING_LOGINS in ONLY:
+                results[DURING_LOGINS] = reads_during_logins(
+                    *service, token, scenarios(large, "")["get_store"])
         with serving(SERVICE, small_url) as service:
             servers = {"service_at_1000_items": (*service, login(service[0]))}
             for name in PAGES:
@@ -318,6 +326,60 @@ def main() -> int:
     print_table(results["scenarios"])
     print(f"\nwritten to {REPORT.relative_to(ROOT)}")
     return 0
+
+
+def reads_during_logins(base_url: str, pid: int, token: str, reads: dict) -> dict:
+    """ROUNDS pairs of runs of `reads`: alone, then with LOGINS_IN_FLIGHT
+    logins always in flight (each one a full password check)."""
+    runs = {"alone": [], "during_logins": []}
+    for round_ in range(ROUNDS):
+        runs["alone"].append(wrk(base_url, reads, token, pid))
+        with logins_in_flight(base_url) as answers:
+            run = wrk(base_url, reads, token, pid)
+        runs["during_logins"].append({**run, "login_answers": dict(answers)})
+        for name, shown in (("alone", runs["alone"][-1]), ("during logins", run)):
+            print(f"round {round_ + 1} service {name:13} get_store  {_line(shown)}", flush=True)
+        print(f"        logins answered meanwhile: {dict(answers)}", flush=True)
+    p50 = {kind: statistics.median(run["p50_ms"] for run in kind_runs)
+           for kind, kind_runs in runs.items()}
+    ratio = round(p50["during_logins"] / p50["alone"], 2) if p50["alone"] else None
+    print(f"\nreads' p50 during {LOGINS_IN_FLIGHT} logins in flight: {p50['during_logins']} ms, "
+          f"alone {p50['alone']} ms: x{ratio} (goal: at most x2)")
+    return {"runs": runs, "p50_ms": p50, "p50_during_x_alone": ratio}
+
+
+@contextmanager
+def logins_in_flight(base_url: str):
+    """LOGINS_IN_FLIGHT threads logging in one after another until the block
+    ends (at most 5,000 logins each); yields the count of each status."""
+    answers, stop = {}, threading.Event()
+    body = json.dumps({"username": BENCH_USER, "password": BENCH_PASSWORD}).encode()
+
+    def keep_logging_in():
+        for _ in range(5_000):
+            if stop.is_set():
+                return
+            request = urllib.request.Request(f"{base_url}/api/v1/auth/login", data=body,
+                                             method="POST",
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    status = response.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+                if status == 503:  # busy: as a client would, after Retry-After
+                    stop.wait(int(error.headers.get("Retry-After", "1")))
+            answers[status] = answers.get(status, 0) + 1
+
+    threads = [threading.Thread(target=keep_logging_in) for _ in range(LOGINS_IN_FLIGHT)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield answers
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
 
 
 def interleaved(name: str, shapes: dict, servers: dict, targets: list[str]) -> dict:

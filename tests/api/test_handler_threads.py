@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import pytest
 from anyio import to_thread
-from anyio.lowlevel import current_token
 
 from api.app import create_app
 from api.handler_threads import HandlerThreads
@@ -80,7 +79,7 @@ def test_at_most_count_calls_run_at_once():
             running -= 1
 
     async def main():
-        threads = HandlerThreads(3, current_token())
+        threads = HandlerThreads(3)
         try:
             await asyncio.wait_for(asyncio.gather(*(threads.run(work) for _ in range(9))), 30)
         finally:
@@ -97,7 +96,7 @@ def test_a_call_sees_the_callers_context_and_its_changes_stay_there():
         return threading.current_thread().name, seen * (2 if twice else 1) + suffix
 
     async def main():
-        threads = HandlerThreads(1, current_token())
+        threads = HandlerThreads(1)
         request_id.set("r1")
         try:
             name, seen = await threads.run(work, "!", twice=True)
@@ -116,7 +115,7 @@ def test_a_handlers_exception_reaches_the_caller():
         raise LookupError("from the thread")
 
     async def main():
-        threads = HandlerThreads(1, current_token())
+        threads = HandlerThreads(1)
         try:
             await threads.run(fail)
         finally:
@@ -128,7 +127,7 @@ def test_a_handlers_exception_reaches_the_caller():
 
 def test_after_shutdown_no_call_is_taken():
     async def main():
-        threads = HandlerThreads(1, current_token())
+        threads = HandlerThreads(1)
         threads.shutdown()
         await threads.run(time.time)
 
@@ -142,7 +141,7 @@ def test_a_stop_iteration_comes_back_as_a_runtime_error_not_a_hang():
         return next(iter(()))
 
     async def main():
-        threads = HandlerThreads(1, current_token())
+        threads = HandlerThreads(1)
         try:
             await asyncio.wait_for(threads.run(stray_next), 10)
         finally:
@@ -160,7 +159,7 @@ def test_a_cancelled_caller_waits_until_its_call_has_ended_queued_or_running():
         ended.append(name)
 
     async def main():
-        threads = HandlerThreads(1, current_token())
+        threads = HandlerThreads(1)
         running = asyncio.ensure_future(threads.run(work, "running"))
         queued = asyncio.ensure_future(threads.run(work, "queued"))
         await asyncio.sleep(0.05)
@@ -182,7 +181,7 @@ def test_shutdown_ends_every_thread_once_the_queued_calls_have_run():
     before = set(threading.enumerate())
 
     async def main():
-        threads = HandlerThreads(2, current_token())
+        threads = HandlerThreads(2)
         started = set(threading.enumerate()) - before
         calls = [asyncio.ensure_future(threads.run(time.sleep, 0.05)) for _ in range(4)]
         await asyncio.sleep(0)  # the calls are queued
@@ -209,7 +208,7 @@ def test_a_calls_error_is_freed_without_the_garbage_collector():
         raise _Refusal
 
     async def main():
-        threads = HandlerThreads(1, current_token())
+        threads = HandlerThreads(1)
         try:
             with pytest.raises(_Refusal):
                 await threads.run(refuse)
@@ -240,7 +239,7 @@ def test_the_error_of_a_call_whose_caller_was_cancelled_is_reported_not_lost():
     async def main():
         asyncio.get_running_loop().set_exception_handler(
             lambda _loop, context: reported.append(context))
-        threads = HandlerThreads(1, current_token())
+        threads = HandlerThreads(1)
         caller = asyncio.ensure_future(threads.run(fail_later))
         await asyncio.sleep(0.05)
         caller.cancel()

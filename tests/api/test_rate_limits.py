@@ -39,7 +39,8 @@ def test_every_operation_but_health_has_a_quota_and_documents_429():
     policies = operation_policies(SPEC)
     unlimited = sorted(op for op, policy in policies.items() if not policy.quotas)
     assert unlimited == ["getHealth"]
-    assert [q.name for q in policies["login"].quotas] == ["login-username", "login-address", "login-device"]
+    assert [q.name for q in policies["login"].quotas] == [
+        "login-requests", "login-requests-username", "login-username", "login-address", "login-device"]
     assert [q.name for q in policies["listStores"].quotas] == ["read"]
     assert [q.name for q in policies["createStore"].quotas] == ["write"]
 
@@ -217,3 +218,24 @@ def test_a_revoked_token_replayed_is_limited_before_it_is_looked_up(scaled_clien
     assert replays == [401, 401, 401, 429, 429]
     # Counted for that token, not the address: another caller here is not refused.
     assert scaled_client.get(f"{API}/stores").status_code == 401
+
+
+def test_logins_right_or_wrong_are_limited_per_username(client, db):
+    make_user(db, "busy")
+    quota = QUOTAS["login-requests-username"]["quota"]
+    for _ in range(quota):
+        assert client.post(f"{API}/auth/login", json={"username": "busy", "password": PASSWORD}).status_code == 200
+    refused = client.post(f"{API}/auth/login", json={"username": "BUSY", "password": PASSWORD})
+    assert_problem(refused, 429, "login-requests-username rate limit")
+    assert refused.headers["ratelimit-policy"] == f'"login-requests-username";q={quota};w=60'
+
+
+def test_logins_right_or_wrong_are_limited_per_address(client, db):
+    quota = QUOTAS["login-requests"]["quota"]
+    names = [f"member{n}" for n in range(quota // QUOTAS["login-requests-username"]["quota"] + 1)]
+    for name in names:
+        make_user(db, name)
+    answers = [client.post(f"{API}/auth/login", json={"username": names[n % len(names)],
+                                                      "password": PASSWORD}).status_code
+               for n in range(quota + 1)]
+    assert answers == [200] * quota + [429]

@@ -2,6 +2,7 @@
 out, and concurrent guesses get no more than the budget."""
 
 import socket
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -85,3 +86,34 @@ def test_50_concurrent_guesses_get_no_more_than_the_budget(tmp_path, new_databas
             statuses = list(pool.map(guess, range(GUESSES)))
         assert statuses.count(401) == USERNAME_BUDGET, statuses
         assert statuses.count(429) == GUESSES - USERNAME_BUDGET
+
+
+def test_logins_past_the_password_threads_and_their_queue_get_503_and_reads_go_on(tmp_path, new_database):
+    with live_server(tmp_path, new_database("hash-pool"), PASSWORD_HASH_THREADS="1",
+                     PASSWORD_HASH_WAITING="1") as server:
+        names = [f"crowd{n}" for n in range(8)]
+        reader = register_and_login(server.api, "reader", PASSWORD)["access_token"]
+        for name in names:
+            assert call("POST", f"{server.api}/auth/register",
+                        {"username": name, "password": PASSWORD}).status == 201
+
+        def log_in(name):
+            return login(server, name, PASSWORD, "127.0.0.1")
+
+        def read(_):
+            started = time.monotonic()
+            status = call("GET", f"{server.api}/stores", token=reader).status
+            return status, time.monotonic() - started
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            logins = pool.map(log_in, names * 3)
+            reads = list(pool.map(read, range(40)))
+            logins = list(logins)
+        statuses = [reply.status for reply in logins]
+        assert set(statuses) == {200, 503}, statuses
+        busy = next(reply for reply in logins if reply.status == 503)
+        assert busy.headers["retry-after"] == "1"
+        assert busy.headers["content-type"] == "application/problem+json"
+        assert busy.json()["detail"] == "the server is busy checking other passwords; retry shortly"
+        # The handler threads were never the ones hashing: reads were served.
+        assert all(status == 200 for status, _ in reads)
