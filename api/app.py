@@ -23,7 +23,7 @@ from api.deprecation import DeprecationMiddleware
 from api.errors import register_error_handlers
 from api.handler_threads import HandlerThreads
 from api.idempotency import IdempotencyMiddleware
-from api.identity.password_checks import PasswordChecks
+from api.identity.password_checks import PASSWORD_CHECK_NICENESS, PasswordChecks
 from api.logs import AccessLogMiddleware, configure_logging, flush_access_log_every
 from api.operations import (
     HTTP_METHODS,
@@ -73,9 +73,11 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
     async def lifespan(_app):
         to_thread.current_default_thread_limiter().total_tokens = settings.handler_threads
         handler_threads = HandlerThreads(settings.handler_threads)
-        password_checks = PasswordChecks(services.passwords,
-                                         HandlerThreads(settings.password_hash_threads),
-                                         settings.password_hash_waiting)
+        # Niced: when reads and password checks both want the CPU, reads win.
+        password_checks = PasswordChecks(
+            services.passwords,
+            HandlerThreads(settings.password_hash_threads, niceness=PASSWORD_CHECK_NICENESS),
+            settings.password_hash_waiting)
         limiter = RateLimiter(policies, settings.rate_limit_storage_url,
                               settings.rate_limit_scale, settings.rate_limit_key_prefix,
                               settings.rate_limit_ipv6_prefix)

@@ -24,6 +24,7 @@ it half-done.
 
 import asyncio
 import contextvars
+import os
 import queue
 import threading
 
@@ -31,8 +32,11 @@ _STOP = None  # what a thread takes from the queue as its signal to end
 
 
 class HandlerThreads:
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, niceness: int = 0) -> None:
+        """`niceness`: added to each thread's scheduling niceness (Linux
+        schedules threads alone): work that may wait for the others'."""
         self.count = count
+        self.niceness = niceness
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
         self._stopped = False
         # Daemon threads (an executor's are joined at exit): the lifespan
@@ -76,6 +80,10 @@ class HandlerThreads:
             self._calls.put(_STOP)
 
     def _serve(self) -> None:
+        if self.niceness and hasattr(os, "setpriority"):
+            # On Linux PRIO_PROCESS with a thread's id sets that thread's alone.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                           os.getpriority(os.PRIO_PROCESS, 0) + self.niceness)
         while (call := self._calls.get()) is not _STOP:
             call.run()
             del call  # the outcome belongs to the caller: hold nothing while idle

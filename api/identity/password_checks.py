@@ -7,7 +7,9 @@ caller's reads went from a 2.5 ms median to 720 ms. Here a worker checks at
 most PASSWORD_HASH_THREADS passwords at once, on threads that do nothing
 else, and lets at most PASSWORD_HASH_WAITING more logins wait for one (on
 the event loop, holding no thread). Past that, a login is answered 503 with
-`Retry-After` at once: the worker is busy checking other passwords.
+`Retry-After` at once: the worker is busy checking other passwords. The
+password threads run niced (PASSWORD_CHECK_NICENESS), so that when reads
+and checks both want the machine's cores, the reads get them first.
 """
 
 from api.errors import api_problem
@@ -15,6 +17,8 @@ from api.handler_threads import HandlerThreads
 from api.passwords import PasswordHasher
 
 RETRY_AFTER_SECONDS = 1
+# Added to the password threads' niceness: a check may wait for reads.
+PASSWORD_CHECK_NICENESS = 10
 
 
 class PasswordChecks:

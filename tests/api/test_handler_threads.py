@@ -6,6 +6,7 @@ asked, the caller's context carried over, a handler's outcome carried back."""
 import asyncio
 import contextvars
 import gc
+import os
 import threading
 import time
 from dataclasses import replace
@@ -252,3 +253,21 @@ def test_the_error_of_a_call_whose_caller_was_cancelled_is_reported_not_lost():
     asyncio.run(main())
     assert [type(context["exception"]) for context in reported] == [LookupError]
     assert "cancelled" in reported[0]["message"]
+
+
+def test_niced_threads_run_their_calls_at_a_lower_priority():
+    # The password checks' threads: a check waits for reads, not the reverse.
+    def niceness():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    async def main():
+        plain, niced = HandlerThreads(1), HandlerThreads(1, niceness=10)
+        try:
+            return await plain.run(niceness), await niced.run(niceness)
+        finally:
+            plain.shutdown()
+            niced.shutdown()
+
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert asyncio.run(main()) == (ours, min(19, ours + 10))
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours  # ours untouched
