@@ -26,6 +26,7 @@ import os
 import re
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -65,8 +66,12 @@ WRITES = ["post_item", "put_item", "link_item_tag"]
 # a login's password check must not take what reads need (issue 30).
 DURING_LOGINS = "reads_during_logins"
 LOGINS_IN_FLIGHT = 8
+# A 100 MB header line sent to the service, meanwhile /health asked again
+# and again: what it costs the server (api/serving/bounded_head.py).
+HUGE_HEADER = "huge_header"
+HUGE_HEADER_BYTES = 100 * 1024 * 1024
 ONLY = {name for name in os.environ.get("BENCH_SCENARIOS", "").split(",") if name}
-if ONLY - set(READS + WRITES + [DURING_LOGINS]):
+if ONLY - set(READS + WRITES + [DURING_LOGINS, HUGE_HEADER]):
     raise SystemExit(f"BENCH_SCENARIOS: unknown {sorted(ONLY - set(READS + WRITES))}")
 if ONLY:
     PAGES, READS, WRITES = ([n for n in names if n in ONLY] for names in (PAGES, READS, WRITES))
@@ -311,6 +316,8 @@ def main() -> int:
             for name in READS + WRITES:
                 targets = ["service", "flask"] + (["asgi"] if name in READS else [])
                 rounds[name] = interleaved(name, scenarios(large, ""), servers, targets)
+            if not ONLY or HUGE_HEADER in ONLY:
+                results[HUGE_HEADER] = huge_header(*service)
             if not ONLY or DURING_LOGINS in ONLY:
                 results[DURING_LOGINS] = reads_during_logins(
                     *service, token, scenarios(large, "")["get_store"])
@@ -326,6 +333,51 @@ def main() -> int:
     print_table(results["scenarios"])
     print(f"\nwritten to {REPORT.relative_to(ROOT)}")
     return 0
+
+
+def huge_header(base_url: str, pid: int) -> dict:
+    """The server's memory and the longest /health answer while one
+    connection sends a 100 MB header line (the goals: under 1 MB, 50 ms)."""
+    workers = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    latencies, stop = [], threading.Event()
+
+    def probe():
+        for _ in range(100_000):
+            if stop.is_set():
+                return
+            started = time.monotonic()
+            urllib.request.urlopen(f"{base_url}/api/v1/health", timeout=30).read()
+            latencies.append(time.monotonic() - started)
+            time.sleep(0.002)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    time.sleep(2)  # the workers' memory settled under the probes first
+    memory_before = sum(_rss_kib(worker) for worker in workers)
+    sent, port = 0, int(base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: bench\r\nX-Huge: ")
+        try:
+            while sent < HUGE_HEADER_BYTES:
+                sock.sendall(b"a" * 65_536)
+                sent += 65_536
+        except OSError:
+            pass
+        answer = sock.recv(64).split(b"\r\n")[0].decode()
+    time.sleep(1)
+    stop.set()
+    prober.join(timeout=60)
+    out = {"answer": answer, "bytes_sent_before_close": sent,
+           "worker_memory_kib_delta": sum(_rss_kib(worker) for worker in workers) - memory_before,
+           "health_p50_ms": round(1000 * statistics.median(latencies), 2),
+           "health_max_ms": round(1000 * max(latencies), 2)}
+    print(f"huge header: {out}", flush=True)
+    return out
+
+
+def _rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
 
 
 def reads_during_logins(base_url: str, pid: int, token: str, reads: dict) -> dict:
