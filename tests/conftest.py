@@ -160,6 +160,13 @@ def auth(tokens) -> dict:
 
 
 @pytest.fixture
+def stranger_auth(client, db) -> dict:
+    """Headers of a signed-in user who belongs to no store (fresh token)."""
+    make_user(db, "mallory")
+    return bearer(login(client, "mallory")["access_token"])
+
+
+@pytest.fixture
 def admin(db):
     return make_user(db, "root", is_admin=True)
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 STARTUP_SECONDS = 60
 STOP_SECONDS = 40
+# The Redis that tests of shared rate-limit counters use, when it runs.
+REDIS = ("127.0.0.1", 6379)
 
 
 @dataclass
@@ -95,3 +97,11 @@ def wait_until_healthy(server: LiveServer) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"the server did not become healthy:\n{server.log()}")
+
+
+def redis_reachable() -> bool:
+    try:
+        with socket.create_connection(REDIS, timeout=2):
+            return True
+    except OSError:
+        return False

@@ -5,15 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import (
-    API,
-    assert_problem,
-    assert_unauthorized,
-    bearer,
-    create,
-    login,
-    make_user,
-)
+from tests.conftest import API, assert_problem, assert_unauthorized, create
 
 
 def new_item(client, auth, store, **fields):
@@ -111,12 +103,10 @@ def test_update_item_errors(client, auth, store, item):
     assert_problem(client.put(f"{API}/items/999", json={"name": "X", "price": 1}, headers=auth), 404)
 
 
-def test_deleting_an_item_needs_an_editor_of_its_store_or_an_admin(client, db, auth, admin_auth, item):
+def test_deleting_an_item_needs_an_editor_of_its_store_or_an_admin(client, auth, stranger_auth, admin_auth, item):
     path = f"{API}/items/{item['id']}"
     assert_unauthorized(client.delete(path))
-    make_user(db, "mallory")
-    stranger = bearer(login(client, "mallory")["access_token"])
-    assert_problem(client.delete(path, headers=stranger), 403, "owner or editor role")
+    assert_problem(client.delete(path, headers=stranger_auth), 403, "owner or editor role")
     response = client.delete(path, headers=admin_auth)
     assert response.status_code == 204
     assert response.content == b""

@@ -7,14 +7,7 @@ import pytest
 from sqlalchemy import delete
 
 from models import StoreMember
-from tests.conftest import (
-    API,
-    assert_problem,
-    bearer,
-    create,
-    login,
-    make_user,
-)
+from tests.conftest import API, assert_problem, bearer, create, login, make_user
 
 
 @pytest.fixture

@@ -142,15 +142,13 @@ def test_who_may_change_a_store(client, world, tokens, admin_tokens, path, metho
     assert snapshot(client, admin_auth, world) == before
 
 
-def test_what_does_not_exist_is_404_or_422_for_anyone(client, db):
-    make_user(db, "mallory")
-    stranger = bearer(login(client, "mallory")["access_token"])
-    assert_problem(client.put(f"{API}/items/999", json={"name": "x", "price": 1}, headers=stranger),
+def test_what_does_not_exist_is_404_or_422_for_anyone(client, stranger_auth):
+    assert_problem(client.put(f"{API}/items/999", json={"name": "x", "price": 1}, headers=stranger_auth),
                    404, "item 999 does not exist")
-    assert_problem(client.delete(f"{API}/tags/999", headers=stranger), 404, "tag 999 does not exist")
-    assert_problem(client.put(f"{API}/stores/999", json={"name": "x"}, headers=stranger),
+    assert_problem(client.delete(f"{API}/tags/999", headers=stranger_auth), 404, "tag 999 does not exist")
+    assert_problem(client.put(f"{API}/stores/999", json={"name": "x"}, headers=stranger_auth),
                    404, "store 999 does not exist")
-    assert_problem(client.delete(f"{API}/stores/999/members/1", headers=stranger),
+    assert_problem(client.delete(f"{API}/stores/999/members/1", headers=stranger_auth),
                    404, "store 999 does not exist")
     assert_problem(client.post(f"{API}/items", json={"name": "x", "price": 1, "store_id": 999},
-                               headers=stranger), 422, "store 999 does not exist")
+                               headers=stranger_auth), 422, "store 999 does not exist")

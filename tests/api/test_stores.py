@@ -1,14 +1,6 @@
 """/stores and /stores/{store_id}, with their items and tags."""
 
-from tests.conftest import (
-    API,
-    assert_problem,
-    assert_unauthorized,
-    bearer,
-    create,
-    login,
-    make_user,
-)
+from tests.conftest import API, assert_problem, assert_unauthorized, create
 
 
 def test_create_store_answers_201_with_location_and_counts(client, auth):
@@ -87,10 +79,8 @@ def test_list_stores_rejects_unknown_query_parameters(client, auth):
     assert_problem(client.get(f"{API}/stores?colour=red", headers=auth), 400, "colour")
 
 
-def test_deleting_a_store_needs_a_fresh_token_of_its_owner_or_an_admin(client, db, stale_admin_auth, store):
-    make_user(db, "mallory")
-    stranger = bearer(login(client, "mallory")["access_token"])
-    assert_problem(client.delete(f"{API}/stores/{store['id']}", headers=stranger), 403, "owner role")
+def test_deleting_a_store_needs_a_fresh_token_of_its_owner_or_an_admin(client, stranger_auth, stale_admin_auth, store):
+    assert_problem(client.delete(f"{API}/stores/{store['id']}", headers=stranger_auth), 403, "owner role")
     assert_problem(client.delete(f"{API}/stores/{store['id']}", headers=stale_admin_auth), 403)
 
 

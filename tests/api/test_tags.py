@@ -1,14 +1,6 @@
 """/tags/{tag_id} and linking items to tags."""
 
-from tests.conftest import (
-    API,
-    assert_problem,
-    assert_unauthorized,
-    bearer,
-    create,
-    login,
-    make_user,
-)
+from tests.conftest import API, assert_problem, assert_unauthorized, create
 
 
 def link(client, auth, item, tag):
@@ -65,10 +57,8 @@ def test_list_tag_items(client, auth, store, item, tag):
     assert_problem(client.get(f"{API}/tags/999/items", headers=auth), 404)
 
 
-def test_deleting_a_tag_needs_a_fresh_token_of_its_stores_owner_or_an_admin(client, db, stale_admin_auth, tag):
-    make_user(db, "mallory")
-    stranger = bearer(login(client, "mallory")["access_token"])
-    assert_problem(client.delete(f"{API}/tags/{tag['id']}", headers=stranger), 403, "owner role")
+def test_deleting_a_tag_needs_a_fresh_token_of_its_stores_owner_or_an_admin(client, stranger_auth, stale_admin_auth, tag):
+    assert_problem(client.delete(f"{API}/tags/{tag['id']}", headers=stranger_auth), 403, "owner role")
     assert_problem(client.delete(f"{API}/tags/{tag['id']}", headers=stale_admin_auth), 403)
 
 

@@ -1,7 +1,6 @@
 """Login under attack, on real servers: a guesser cannot lock the real user
 out, and concurrent guesses get no more than the budget."""
 
-import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -9,12 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.http import call, register_and_login
-from tests.live_server import live_server
+from tests.live_server import REDIS, live_server, redis_reachable
 
 PASSWORD = "the-right-password"
 GUESSES = 50
 USERNAME_BUDGET = 5  # the spec's login-username quota
-REDIS = ("127.0.0.1", 6379)
 
 
 def login(server, username: str, password: str, address: str, device: str | None = None):
@@ -58,14 +56,6 @@ def test_a_devices_own_failures_are_limited_too(tmp_path, new_database):
         assert wrong == [401] * USERNAME_BUDGET + [429]
         # Those were the device's failures: the username's budget is untouched.
         assert login(server, "owner", PASSWORD, "127.0.0.1").status == 200
-
-
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize("workers, shared", [(0, False), (2, True)])

@@ -1,7 +1,6 @@
 """Two servers, each with two workers, on one Redis spend one budget: what
 four processes count together is the spec's quota, not four times it."""
 
-import socket
 import uuid
 
 import pytest
@@ -10,19 +9,10 @@ from api.accounts import new_user
 from api.passwords import PasswordHasher
 from models import Database
 from tests.http import call
-from tests.live_server import live_server
+from tests.live_server import REDIS, live_server, redis_reachable
 
-REDIS = ("127.0.0.1", 6379)
 SCALE = "0.05"  # the spec's quotas / 20: 6 writes a minute, 1 login failure per username
 PASSWORD = "the-right-password"
-
-
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
