@@ -74,3 +74,14 @@ def test_delete_honours_if_match(client, db, auth, admin_auth, store, item, tag,
     current = client.get(path, headers=admin_auth).headers["etag"]
     assert client.delete(path, headers={**admin_auth, "If-Match": current}).status_code == 204
     assert client.get(path, headers=admin_auth).status_code == 404
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_if_match_compares_strongly_so_a_weak_tag_is_412(client, auth, store, method):
+    # RFC 9110, 13.1.1: If-Match uses the strong comparison; W/"x" never matches.
+    path = f"{API}/stores/{store['id']}"
+    weak = "W/" + client.get(path, headers=auth).headers["etag"]
+    body = {"name": "Renamed"} if method == "PUT" else None
+    response = client.request(method, path, json=body, headers={**auth, "If-Match": weak})
+    assert_problem(response, 412)
+    assert client.get(path, headers=auth).json()["name"] == store["name"]  # nothing written

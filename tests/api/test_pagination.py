@@ -89,3 +89,11 @@ def test_every_list_is_paginated(client, auth, admin_auth, store, item, tag):
     ]:
         page = client.get(f"{API}{path}?limit=1", headers=headers).json()
         assert len(page["data"]) == 1 and "next_cursor" in page, path
+
+
+def test_a_cursor_without_its_signature_is_refused_as_such(client, auth, many_items):
+    cursor = client.get(f"{API}/items?limit=10", headers=auth).json()["next_cursor"]
+    payload = cursor.split(".")[0]  # well-formed, as the service wrote it
+    for unsigned in (payload, f"{payload}."):
+        assert_problem(client.get(f"{API}/items?cursor={unsigned}", headers=auth), 400,
+                       "the cursor is malformed or belongs to another list")
