@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import func, select, update
 
 from api.accounts import new_user
@@ -8,7 +10,7 @@ from api.rate_limits import CredentialBudget
 from api.representations import location, user_json
 from api.request_context import current_scope, db, handler_threads_of, services, services_of
 from api.tokens import REFRESH, InvalidToken, revoke_chain, revoke_token
-from models import User
+from models import RevokedToken, User
 
 
 def register(body):
@@ -68,12 +70,19 @@ def _header(request_scope, name: bytes) -> str | None:
 
 
 def refresh_tokens(token_info):
-    """Rotate: use the refresh token up, and issue a pair in the same chain."""
+    """Rotate: use the refresh token up, and answer with its rotated pair.
+
+    Presented again within REFRESH_REUSE_SECONDS of its rotation (a retry
+    whose answer was lost), it gets that same pair. Later, or after a
+    logout, it is a copy in somebody else's hands: the whole chain ends."""
     claims = token_info["claims"]
     session = db()
-    if not revoke_token(session, claims):
-        # Already used: somebody holds a copy. End the whole chain.
-        revoke_chain(session, claims, services().settings.refresh_token_lifetime)
+    settings = services().settings
+    now = datetime.now(UTC).replace(microsecond=0)  # a JWT's times are whole seconds
+    rotated_at = now if revoke_token(session, claims, rotated_at=now) \
+        else _rotated_within_leeway(session, claims, now, settings.refresh_reuse_leeway)
+    if rotated_at is None:
+        revoke_chain(session, claims, settings.refresh_token_lifetime)
         session.commit()
         raise unauthorized(
             "the refresh token was already used; every token of this login is revoked"
@@ -82,7 +91,16 @@ def refresh_tokens(token_info):
     if user is None:  # deleted since the security layer looked
         raise unauthorized("the token's user no longer exists")
     session.commit()
-    return services().tokens.issue_pair(user, fresh=False, chain_id=claims["sid"])
+    return services().tokens.rotated_pair(user, claims, rotated_at)
+
+
+def _rotated_within_leeway(session, claims: dict, now: datetime, leeway: timedelta
+                           ) -> datetime | None:
+    """When the token was rotated, if that was no longer than `leeway` ago."""
+    used = session.get(RevokedToken, claims["jti"])
+    if not leeway or used is None or not used.rotated or used.revoked_at < now - leeway:
+        return None
+    return used.revoked_at
 
 
 def logout(token_info, body=None):

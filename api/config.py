@@ -30,6 +30,9 @@ class Settings:
     jwt_secret_key: str
     access_token_lifetime: timedelta = timedelta(minutes=15)
     refresh_token_lifetime: timedelta = timedelta(days=30)
+    # How long after its rotation a refresh token presented again gets the
+    # same new pair instead of ending its chain (a retry whose answer was lost).
+    refresh_reuse_leeway: timedelta = timedelta(seconds=30)
     # How long a login's device token lets the device skip the username's
     # failure budget (api/identity/device_tokens.py).
     device_token_lifetime: timedelta = timedelta(days=90)
@@ -86,6 +89,9 @@ class Settings:
             refresh_token_lifetime=timedelta(
                 seconds=int(env.get("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600))
             ),
+            refresh_reuse_leeway=timedelta(
+                seconds=float(env.get("REFRESH_REUSE_SECONDS", 30))
+            ),
             device_token_lifetime=timedelta(
                 seconds=int(env.get("DEVICE_TOKEN_SECONDS", 90 * 24 * 3600))
             ),
@@ -115,6 +121,8 @@ class Settings:
             token_view_bound_seconds=float(env.get("TOKEN_VIEW_BOUND_SECONDS", 1)),
         )
         values.update(overrides)
+        if not timedelta(0) <= values["refresh_reuse_leeway"] <= timedelta(seconds=60):
+            raise ValueError("REFRESH_REUSE_SECONDS must be 0 to 60")
         if values["handler_threads"] < 1:
             raise ValueError("HANDLER_THREADS must be at least 1")
         if values["password_hash_threads"] < 1 or values["password_hash_waiting"] < 0:

@@ -21,6 +21,8 @@ from api.token_view import note_revoked
 from models import RevokedToken, User
 
 ALGORITHM = "HS256"  # pinned: decoding accepts nothing else, `none` included
+# The namespace of the ids of a rotated pair (derived from the used token's id).
+ROTATED = uuid.UUID("5f0c4a8e-3a2b-4c1d-9e6f-7a8b9c0d1e2f")
 ACCESS = "access"
 REFRESH = "refresh"
 
@@ -54,25 +56,39 @@ class TokenService:
     # gives the same answer. Expiry and type are checked on every use.
     _verified: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def issue_pair(self, user: User, *, fresh: bool, chain_id: str | None = None) -> dict:
-        """A TokenPair for `user`; `chain_id` continues a rotation chain."""
-        chain_id = chain_id or str(uuid.uuid4())
+    def issue_pair(self, user: User, *, fresh: bool) -> dict:
+        """A TokenPair for `user`, the first of a new rotation chain."""
+        chain_id, now = str(uuid.uuid4()), datetime.now(UTC)
+        return self._pair(user, fresh, chain_id, now, str(uuid.uuid4()), str(uuid.uuid4()))
+
+    def rotated_pair(self, user: User, refresh_claims: dict, rotated_at: datetime) -> dict:
+        """The pair a refresh token rotates into, in its chain: the same
+        tokens whenever it is asked for (their ids derived from the used
+        token's, issued at `rotated_at`), so that a retried refresh gets the
+        answer it lost, and the chain still has one live refresh token."""
+        used = refresh_claims["jti"]
+        return self._pair(user, False, refresh_claims["sid"], rotated_at,
+                          str(uuid.uuid5(ROTATED, f"{used} access")),
+                          str(uuid.uuid5(ROTATED, f"{used} refresh")))
+
+    def _pair(self, user: User, fresh: bool, chain_id: str, now: datetime,
+              access_id: str, refresh_id: str) -> dict:
         return {
-            "access_token": self._encode(user, ACCESS, fresh, chain_id),
-            "refresh_token": self._encode(user, REFRESH, False, chain_id),
+            "access_token": self._encode(user, ACCESS, fresh, chain_id, access_id, now),
+            "refresh_token": self._encode(user, REFRESH, False, chain_id, refresh_id, now),
             "token_type": "Bearer",
             "expires_in": int(self.access_lifetime.total_seconds()),
         }
 
-    def _encode(self, user: User, token_type: str, fresh: bool, chain_id: str) -> str:
-        now = datetime.now(UTC)
+    def _encode(self, user: User, token_type: str, fresh: bool, chain_id: str, token_id: str,
+                now: datetime) -> str:
         lifetime = self.access_lifetime if token_type == ACCESS else self.refresh_lifetime
         scope = ["admin"] if user.is_admin else []
         if fresh:
             scope.append("fresh")
         claims = {
             "sub": str(user.id),
-            "jti": str(uuid.uuid4()),
+            "jti": token_id,
             "sid": chain_id,
             "type": token_type,
             "fresh": fresh,
@@ -149,9 +165,10 @@ def live_token_user(connection: Connection, claims: dict, *, check_jti: bool = T
     })
 
 
-def revoke_token(session: Session, claims: dict) -> bool:
-    """Revoke one token; False when it was revoked already."""
-    return _insert_revocation(session, claims["jti"], claims)
+def revoke_token(session: Session, claims: dict, *, rotated_at: datetime | None = None) -> bool:
+    """Revoke one token; False when it was revoked already. `rotated_at`: a
+    refresh token used up by a rotation at that time, not by a logout."""
+    return _insert_revocation(session, claims["jti"], claims, rotated_at=rotated_at)
 
 
 def revoke_chain(session: Session, claims: dict, lifetime: timedelta) -> None:
@@ -164,7 +181,8 @@ def revoke_chain(session: Session, claims: dict, lifetime: timedelta) -> None:
     _insert_revocation(session, claims["sid"], claims, expires_at=expires_at)
 
 
-def _insert_revocation(session: Session, jti: str, claims: dict, expires_at=None) -> bool:
+def _insert_revocation(session: Session, jti: str, claims: dict, expires_at=None,
+                       rotated_at: datetime | None = None) -> bool:
     expires_at = expires_at or datetime.fromtimestamp(claims["exp"], UTC)
     # A savepoint: a concurrent revocation of the same id is an answer, not an error.
     try:
@@ -174,7 +192,8 @@ def _insert_revocation(session: Session, jti: str, claims: dict, expires_at=None
                     jti=jti,
                     user_id=int(claims["sub"]),
                     expires_at=expires_at,
-                    revoked_at=datetime.now(UTC),
+                    revoked_at=rotated_at or datetime.now(UTC),
+                    rotated=rotated_at is not None,
                 )
             )
     except IntegrityError:

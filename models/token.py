@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -22,3 +22,6 @@ class RevokedToken(Base):
     )
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A refresh token used up by its rotation (at `revoked_at`), not by a
+    # logout: re-presented within the reuse leeway it gets its rotated pair.
+    rotated: Mapped[bool] = mapped_column(default=False, server_default=false())

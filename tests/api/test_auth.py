@@ -1,9 +1,14 @@
 """POST /auth/register, /auth/login, /auth/refresh, /auth/logout."""
 
+import dataclasses
+from datetime import timedelta
+
 import jwt
+import pytest
 from passlib.hash import pbkdf2_sha256
 from sqlalchemy import select
 
+from api.app import create_app
 from models import User
 from tests.conftest import (
     API,
@@ -155,7 +160,29 @@ def test_refresh_without_a_token_is_401(client):
     assert_unauthorized(client.post(f"{API}/auth/refresh"))
 
 
-def test_a_rotated_refresh_token_presented_again_revokes_the_whole_chain(client, tokens):
+@pytest.fixture
+def client_without_leeway(settings):
+    """The app with REFRESH_REUSE_SECONDS=0: a refresh token works once."""
+    app = create_app(dataclasses.replace(settings, refresh_reuse_leeway=timedelta(0)))
+    with app.test_client() as client:
+        yield client
+
+
+def test_a_refresh_retried_within_the_leeway_gets_the_same_pair(client, tokens):
+    first = refresh(client, tokens["refresh_token"])
+    again = refresh(client, tokens["refresh_token"])  # the first answer was lost, say
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    # The chain lives on, with one refresh token: the one both answers carried.
+    rotated = first.json()
+    assert client.get(f"{API}/users/me", headers=bearer(rotated["access_token"])).status_code == 200
+    assert refresh(client, rotated["refresh_token"]).status_code == 200
+
+
+def test_a_rotated_refresh_token_presented_after_the_leeway_revokes_the_whole_chain(
+        client_without_leeway, user):
+    client = client_without_leeway
+    tokens = login(client, "alice")
     first_rotation = refresh(client, tokens["refresh_token"]).json()
     assert_unauthorized(refresh(client, tokens["refresh_token"]), "already used")
     # Every token of that login is gone: the pair issued by the rotation too.
@@ -166,7 +193,14 @@ def test_a_rotated_refresh_token_presented_again_revokes_the_whole_chain(client,
     assert_unauthorized(client.get(f"{API}/users/me", headers=bearer(tokens["access_token"])))
 
 
-def test_reuse_revokes_only_its_own_chain(client, user):
+def test_a_refresh_token_handed_in_at_logout_ends_its_chain_when_presented(client, tokens, auth):
+    body = {"refresh_token": tokens["refresh_token"]}
+    assert client.post(f"{API}/auth/logout", json=body, headers=auth).status_code == 204
+    assert_unauthorized(refresh(client, tokens["refresh_token"]))  # no leeway for a logout
+
+
+def test_reuse_revokes_only_its_own_chain(client_without_leeway, user):
+    client = client_without_leeway
     laptop = login(client, "alice")
     phone = login(client, "alice")
     refresh(client, laptop["refresh_token"])

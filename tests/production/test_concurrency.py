@@ -1,5 +1,6 @@
 """Many clients at once on one host: constraints decide, never a 500."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -104,3 +105,31 @@ def test_20_parallel_adds_of_one_user_make_one_membership(server):
     assert statuses.count(409) == 19
     listed = call("GET", members, token=owner).json()["data"]
     assert [m["username"] for m in listed] == ["crowd-owner", "joiner"]
+
+
+def test_20_parallel_refreshes_within_the_leeway_all_get_the_same_pair(server):
+    pair = register_and_login(server.api, "retrier")
+
+    def refresh(_):
+        reply = call("POST", f"{server.api}/auth/refresh", token=pair["refresh_token"])
+        return reply.status, reply.json()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(refresh, range(20)))
+    assert {status for status, _ in answers} == {200}
+    rotated = answers[0][1]
+    assert all(body == rotated for _, body in answers)  # one chain, one live refresh token
+    assert call("GET", f"{server.api}/users/me", token=rotated["access_token"]).status == 200
+    assert call("POST", f"{server.api}/auth/refresh", token=rotated["refresh_token"]).status == 200
+
+
+def test_a_reuse_after_the_leeway_ends_the_chain(tmp_path, new_database):
+    with live_server(tmp_path, new_database("leeway"), REFRESH_REUSE_SECONDS="1") as live:
+        pair = register_and_login(live.api, "late")
+        rotated = call("POST", f"{live.api}/auth/refresh", token=pair["refresh_token"])
+        assert rotated.status == 200
+        assert call("POST", f"{live.api}/auth/refresh", token=pair["refresh_token"]).json() == rotated.json()
+        time.sleep(2.2)  # past the leeway (whole seconds)
+        late = call("POST", f"{live.api}/auth/refresh", token=pair["refresh_token"])
+        assert late.status == 401
+        assert call("GET", f"{live.api}/users/me", token=rotated.json()["access_token"]).status == 401
