@@ -34,6 +34,8 @@ from api.spec_policy import OperationPolicy, Quota, routed_operation
 
 logger = logging.getLogger(__name__)
 RETRY_REDIS_SECONDS = 5
+# Quotas counted per what a request's body names: only its handler can key them.
+NAMED_IN_THE_BODY = ("username", "device")
 REDIS_TIMEOUT_SECONDS = 0.5
 
 
@@ -200,10 +202,6 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-# Quotas counted per what a request's body names: only its handler can key them.
-NAMED_IN_THE_BODY = ("username", "device")
 
 
 class CredentialBudget:
