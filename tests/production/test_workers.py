@@ -24,7 +24,10 @@ def test_workers_serve_after_one_migration(tmp_path, new_database):
 
 
 def test_sigterm_lets_in_flight_requests_finish(tmp_path, new_database):
-    with live_server(tmp_path, new_database("sigterm"), workers=2) as server:
+    # Every login waits for a password thread rather than getting 503: what is
+    # in flight at SIGTERM is what must finish.
+    with live_server(tmp_path, new_database("sigterm"), workers=2,
+                     PASSWORD_HASH_WAITING=str(LOGINS)) as server:
         register_and_login(server.api, "patient")
         address = urlsplit(server.url)
         sent = threading.Barrier(LOGINS + 1, timeout=60)
