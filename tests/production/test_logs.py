@@ -19,7 +19,8 @@ def secrets_of(token: str) -> list[str]:
 
 def test_a_whole_flow_leaves_no_secret_in_any_log(tmp_path, new_database):
     access_log = tmp_path / "access.log"
-    with live_server(tmp_path, new_database("logs"), workers=2,
+    # No reuse leeway: the flow's second refresh is a reuse, refused and logged.
+    with live_server(tmp_path, new_database("logs"), workers=2, REFRESH_REUSE_SECONDS="0",
                      LOG_LEVEL="DEBUG", ACCESS_LOG=str(access_log)) as server:
         api = server.api
         assert call("POST", f"{api}/auth/register",
