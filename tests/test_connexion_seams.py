@@ -239,3 +239,26 @@ def test_request_validation_once_reads_the_media_type_as_connexion_does(headers,
                                                       RequestValidationOnce))
     theirs._operation = ours._operation = SimpleNamespace(consumes=consumes)
     assert ours.extract_content_type(headers) == theirs.extract_content_type(headers)
+
+
+def test_uvicorns_httptools_protocol_still_has_what_the_bounded_head_overrides():
+    # api/serving/bounded_head.py counts a head's bytes in data_received and
+    # ends the count in the parser's callbacks; it reads `cycle`, `transport`
+    # and `loop`, which connection_made and on_headers_complete set.
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from api.serving.bounded_head import BoundedHeadProtocol
+
+    for name in ("connection_made", "connection_lost", "data_received", "on_headers_complete",
+                 "on_message_complete"):
+        assert parameters(getattr(HttpToolsProtocol, name)) == \
+            parameters(getattr(BoundedHeadProtocol, name)), name
+    source = inspect.getsource(HttpToolsProtocol)
+    for attribute in ("self.cycle", "self.transport", "self.loop", "self.parser.feed_data"):
+        assert attribute in source, attribute
+
+
+def test_the_security_layer_still_leaves_the_user_and_token_info_in_the_scope():
+    # api/authorization/store_roles.py's Caller reads them there.
+    source = inspect.getsource(connexion.security.SecurityHandlerFactory.verify_security)
+    assert '"user": token_info.get("sub"' in source and '"token_info": token_info' in source
