@@ -1,11 +1,11 @@
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from api.accounts import new_user
-from api.errors import api_problem, unauthorized
+from api.errors import api_problem, conflict, unauthorized
 from api.identity.device_tokens import DEVICE_TOKEN_HEADER
-from api.persistence import commit_or_409
 from api.rate_limits import CredentialBudget
 from api.representations import location, user_json
 from api.request_context import current_scope, db, handler_threads_of, services, services_of
@@ -13,11 +13,24 @@ from api.tokens import REFRESH, InvalidToken, revoke_chain, revoke_token
 from models import RevokedToken, User
 
 
-def register(body):
-    user = new_user(services().passwords, body["username"], body["password"])
-    db().add(user)
-    commit_or_409("this username is taken")
+async def register(body):
+    # On the event loop, as login: the hash on the password threads, the
+    # insert on a handler thread.
+    request_scope = current_scope()
+    password_hash = await request_scope["state"]["password_checks"].hash(body["password"])
+    user = await handler_threads_of(request_scope).run(
+        _add_user, services_of(request_scope).database, new_user(body["username"], password_hash))
     return user_json(user), 201, location("users", user.id)
+
+
+def _add_user(database, user: User) -> User:
+    with database.session() as session:
+        session.add(user)
+        try:
+            session.commit()
+        except IntegrityError:
+            raise conflict("this username is taken") from None
+    return user
 
 
 async def login(body):

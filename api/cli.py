@@ -157,7 +157,7 @@ def create_admin(args) -> int:
         if taken is not None:
             print(f"error: the username {args.username!r} is taken", file=sys.stderr)
             return 1
-        user = new_user(PasswordHasher.from_settings(settings), args.username, password,
+        user = new_user(args.username, PasswordHasher.from_settings(settings).hash(password),
                         is_admin=True)
         session.add(user)
         session.commit()

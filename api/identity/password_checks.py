@@ -1,5 +1,5 @@
-"""Password checks on threads of their own, so that logins cannot take the
-handler threads that every other request needs.
+"""Password checks (and a registration's hash) on threads of their own, so
+that logins cannot take the handler threads that every other request needs.
 
 One argon2id check costs about 0.1 s of CPU and 64 MiB. With the handler
 threads doing them, 8 logins at once held every thread of a worker: another
@@ -30,12 +30,19 @@ class PasswordChecks:
 
     async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
         """PasswordHasher.verify, on these threads; 503 when too many wait."""
+        return await self._run(self.hasher.verify, password, password_hash)
+
+    async def hash(self, password: str) -> str:
+        """PasswordHasher.hash (a registration's), on these threads alike."""
+        return await self._run(self.hasher.hash, password)
+
+    async def _run(self, function, *args):
         if self._in_flight >= self.bound:
             raise api_problem(503, "the server is busy checking other passwords; retry shortly",
                               headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         self._in_flight += 1
         try:
-            return await self.threads.run(self.hasher.verify, password, password_hash)
+            return await self.threads.run(function, *args)
         finally:
             self._in_flight -= 1
 

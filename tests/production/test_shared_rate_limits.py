@@ -28,7 +28,7 @@ def two_hosts(tmp_path_factory, new_database):
         # Accounts made in the database: at this scale registering allows one an hour.
         accounts = Database(database)
         with accounts.session() as session:
-            session.add_all([new_user(PasswordHasher(1, 8192), name, PASSWORD)
+            session.add_all([new_user(name, PasswordHasher(1, 8192).hash(PASSWORD))
                              for name in ("shared", "guarded")])
             session.commit()
         accounts.dispose()
