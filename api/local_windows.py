@@ -83,5 +83,7 @@ class LocalWindows:
 
     @staticmethod
     def _verdict(window: Window, limit: int, now: float, *, allowed: bool) -> Count:
+        # Rounded to the microsecond first: (now + 60) - now can come out as
+        # 60.0000000000009, which a ceiling would make a 61 s window.
         return Count(allowed, max(0, limit - window.count),
-                     max(0, math.ceil(window.ends_at - now)))
+                     max(0, math.ceil(round(window.ends_at - now, 6))))

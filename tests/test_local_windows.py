@@ -120,3 +120,10 @@ def test_windows_of_different_lengths_end_each_in_their_time(clock):
     assert windows.hit(("short", "a"), 1, 10).allowed
     assert not windows.hit(("long", "a"), 1, 60).allowed
     assert len(windows) == 2
+
+
+def test_a_fresh_window_never_says_more_seconds_than_it_lasts(clock):
+    # A clock reading at which (now + 60) - now is 60.0000000000009 in floating
+    # point: the first hit's reset read 61 (seen in CI, "t=61" on a 60 s quota).
+    clock.now = 8161.962517661547
+    assert LocalWindows(clock).hit(KEY, 5, 60).reset_seconds == 60
