@@ -152,3 +152,14 @@ def test_what_does_not_exist_is_404_or_422_for_anyone(client, stranger_auth):
                    404, "store 999 does not exist")
     assert_problem(client.post(f"{API}/items", json={"name": "x", "price": 1, "store_id": 999},
                                headers=stranger_auth), 422, "store 999 does not exist")
+
+
+def test_a_handler_that_cannot_be_given_its_store_is_refused_at_start():
+    from api.authorization.store_roles import store_role_required
+    from api.spec_policy import StoreRole
+
+    def rename_thing(thing_id, body):
+        pass
+
+    with pytest.raises(TypeError, match=r"must take \['item_id'\] for its x-store-role"):
+        store_role_required(rename_thing, StoreRole("item", "editor"))
