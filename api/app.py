@@ -22,7 +22,7 @@ from api.cors import CrossOriginMiddleware, cors_options
 from api.deprecation import DeprecationMiddleware
 from api.errors import register_error_handlers
 from api.handler_threads import HandlerThreads
-from api.idempotency import IdempotencyMiddleware
+from api.idempotency import IdempotencyMiddleware, record_creations
 from api.identity.password_checks import PASSWORD_CHECK_NICENESS, PasswordChecks
 from api.logs import AccessLogMiddleware, configure_logging, flush_access_log_every
 from api.operations import (
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     settings.check_secret_for_serving()
     configure_logging(settings.log_level, settings.access_log)
     services = Services.build(settings)
+    record_creations(services.database)  # a keyed create and its key, in one transaction
     document = yaml.safe_load(SPEC_PATH.read_text())
     # By the name Connexion's routing gives each request's operation: its handler's.
     policies = operation_policies(document, key=lambda op: (

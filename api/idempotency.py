@@ -7,9 +7,19 @@ same key and the same method, path and body gets that answer again; with
 anything else it is 422; while the first is still running it is 409.
 
 The answer is kept before it is sent, so a client whose connection dropped
-gets it on its retry. A request that ends in an exception or a 5xx releases
-the key: nothing was created, and the retry runs afresh. A claim whose request
-died with its process is taken over after CLAIM_LEASE.
+gets it on its retry. A request that ends in an exception or a 5xx before
+creating anything releases the key, and the retry runs afresh.
+
+A crash cannot make a retry create twice. The create's own transaction
+records, on the key's row, the path of what it made (`record_creations`: a
+flush of the handler's session that inserts a store, an item or a tag).
+So a request that died after its create committed, but before its answer
+was kept, left that path. A retry then gets 201 with the path in `Location`
+and the resource as it reads now, instead of running the create again.
+
+A claim names its process (host, process id and start time). On the same
+host, a retry that finds the claimant dead takes the claim over at once.
+A claim from another host is taken over after CLAIM_LEASE.
 
 It sits after request validation (only valid requests claim keys) and the
 security layer (the key belongs to the token's user). Before a stored answer
@@ -18,25 +28,41 @@ is replayed, the operation's store role is checked again
 gets 403, not the answer.
 """
 
+import functools
 import hashlib
 import json
+import os
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.authorization.store_roles import Caller, check_store_role
 from api.errors import api_problem
-from api.request_context import handler_threads_of, services_of
+from api.json_out import dumps_bytes
+from api.representations import item_json, store_json, tag_json
+from api.request_context import current_scope, handler_threads_of, services_of
 from api.spec_policy import IDEMPOTENCY_HEADER, OperationPolicy, StoreRole, routed_operation
-from models import IdempotencyKey
+from models import WITH_TAGS, IdempotencyKey, Item, Store, Tag
+from openapi import BASE_PATH
 
 KEPT_FOR = timedelta(hours=24)
 CLAIM_LEASE = timedelta(minutes=5)
 HEADER = IDEMPOTENCY_HEADER.lower().encode()
 # Set by layers inside this one; the outer ones (request id, rate limits) add theirs again.
 KEPT_HEADERS = {b"content-type", b"location", b"etag"}
+# The claimant of a claim whose request failed after its create committed.
+RELEASED = ""
+# Where a request's claim waits for its create's transaction (record_creations).
+CLAIM_STATE = "idempotency_claim"
+# What a keyed create makes, by the path it lives at.
+CREATED = {Store: ("stores", store_json, ()), Item: ("items", item_json, (WITH_TAGS,)),
+           Tag: ("tags", tag_json, ())}
+BY_COLLECTION = {path: (model, render, options)
+                 for model, (path, render, options) in CREATED.items()}
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,8 @@ class Stored:
 
 
 CLAIMED, IN_FLIGHT, OTHER_REQUEST = "claimed", "in flight", "other request"
+# The first request's create committed, but what it made is gone since.
+CREATED_THEN_DELETED = "created, then deleted"
 
 
 class IdempotencyMiddleware:
@@ -71,7 +99,11 @@ class IdempotencyMiddleware:
             raise api_problem(422, "this Idempotency-Key was used for a different request")
         if outcome == IN_FLIGHT:
             raise api_problem(409, "a request with this Idempotency-Key is still in progress")
-        if isinstance(outcome, Stored):
+        if outcome == CREATED_THEN_DELETED:
+            raise api_problem(409, "what this request created has been deleted since")
+        if outcome == CLAIMED:
+            scope["state"][CLAIM_STATE] = (user_id, key)
+        elif isinstance(outcome, Stored):
             rule = self.policies[operation_id].store_role
             if rule is not None:
                 await threads.run(check_replay, database, rule, scope, body)
@@ -88,15 +120,16 @@ class IdempotencyMiddleware:
 
         try:
             await self.app(scope, _replaying(body), capture)
+            answer = Stored(start["status"], [(k, v) for k, v in start.get("headers", [])
+                                              if k.lower() in KEPT_HEADERS], b"".join(chunks))
+            if answer.status >= 500:
+                await threads.run(release, database, user_id, key)
+            else:
+                await threads.run(keep, database, user_id, key, answer)
         except BaseException:
+            # Whatever failed: a retry runs afresh, or answers what was made.
             await threads.run(release, database, user_id, key)
             raise
-        answer = Stored(start["status"], [(k, v) for k, v in start.get("headers", [])
-                                          if k.lower() in KEPT_HEADERS], b"".join(chunks))
-        if answer.status >= 500:
-            await threads.run(release, database, user_id, key)
-        else:
-            await threads.run(keep, database, user_id, key, answer)
         await send(start)
         await send({"type": "http.response.body", "body": answer.body})
 
@@ -150,7 +183,7 @@ def claim(database, user_id: int, key: str, fingerprint: str):
         with database.session() as session:
             try:
                 session.execute(insert(IdempotencyKey).values(
-                    user_id=user_id, key=key, fingerprint=fingerprint,
+                    user_id=user_id, key=key, fingerprint=fingerprint, claimant=this_process(),
                     created_at=now, expires_at=now + KEPT_FOR))
                 session.commit()
                 return CLAIMED
@@ -169,14 +202,98 @@ def claim(database, user_id: int, key: str, fingerprint: str):
             if row.status is not None:
                 return Stored(row.status, [(k.encode(), v.encode())
                                            for k, v in json.loads(row.headers)], row.body)
-            if row.created_at > now - CLAIM_LEASE:
+            if row.created_at > now - CLAIM_LEASE and not claimant_is_gone(row.claimant):
                 return IN_FLIGHT
             taken = session.execute(update(IdempotencyKey).where(
                 this, IdempotencyKey.status.is_(None),
-                IdempotencyKey.created_at == row.created_at).values(created_at=now))
+                IdempotencyKey.created_at == row.created_at,
+            ).values(created_at=now, claimant=this_process()))
             session.commit()
-            return CLAIMED if taken.rowcount == 1 else IN_FLIGHT
+            if taken.rowcount != 1:
+                return IN_FLIGHT
+            if row.resource is None:
+                return CLAIMED  # nothing was created: run afresh
+            answer = answer_of_created(session, row.resource)
+            if answer is None:
+                session.execute(update(IdempotencyKey).where(this).values(claimant=RELEASED))
+                session.commit()
+                return CREATED_THEN_DELETED
+            _keep_in(session, user_id, key, answer)
+            session.commit()
+            return answer
     return IN_FLIGHT
+
+
+def answer_of_created(session, resource: str) -> Stored | None:
+    """The answer of a create that committed but whose answer was never
+    kept: 201, its `Location`, and the resource as it reads now; None when
+    it has been deleted since."""
+    collection, _, id_text = resource.partition("/")
+    model, render, options = BY_COLLECTION[collection]
+    row = session.get(model, int(id_text), options=options)
+    if row is None:
+        return None
+    location = f"{BASE_PATH}/{resource}".encode()
+    return Stored(201, [(b"content-type", b"application/json"), (b"location", location)],
+                  dumps_bytes(render(row)))
+
+
+def record_creations(database) -> None:
+    """In the transaction that creates a store, an item or a tag for a
+    request that claimed a key, note its path on the key's row: the two
+    commit together or not at all."""
+
+    @event.listens_for(database.sessionmaker, "after_flush")
+    def created(session, _flush_context):
+        try:
+            request_scope = current_scope()
+        except (LookupError, RuntimeError):  # not a handler's session
+            return
+        state = request_scope.get("state", {})
+        if CLAIM_STATE not in state:
+            return
+        made = next((obj for obj in session.new if type(obj) in CREATED), None)
+        if made is None:
+            return
+        user_id, key = state.pop(CLAIM_STATE)
+        session.connection().execute(update(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
+            IdempotencyKey.status.is_(None),
+        ).values(resource=f"{CREATED[type(made)][0]}/{made.id}"))
+
+
+def this_process() -> str:
+    """Who holds a claim: this host, this process's id and its start time
+    (so that a process id used again by another process is not taken for
+    the claimant)."""
+    return _process_identity(os.getpid())
+
+
+@functools.cache
+def _process_identity(pid: int) -> str:
+    return f"{socket.gethostname()} {pid} {_start_time(pid)}"
+
+
+def _start_time(pid: int) -> str:
+    try:  # Linux: the 22nd field of /proc/<pid>/stat, after the command's name
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return "?"
+
+
+def claimant_is_gone(claimant: str | None) -> bool:
+    """True when the claim's process is known to be dead: on this host, no
+    process has its id and start time. A claimant on another host, or one
+    this host cannot tell about, is taken to be alive (CLAIM_LEASE decides)."""
+    if claimant == RELEASED:
+        return True
+    if claimant is None:  # a claim made before claimants were noted
+        return False
+    host, _, rest = claimant.partition(" ")
+    pid_text, _, started = rest.partition(" ")
+    if host != socket.gethostname() or not pid_text.isdigit() or started == "?":
+        return False
+    return _start_time(int(pid_text)) != started
 
 
 def check_replay(database, rule: StoreRole, scope, body: bytes) -> None:
@@ -189,18 +306,25 @@ def check_replay(database, rule: StoreRole, scope, body: bytes) -> None:
 
 
 def keep(database, user_id: int, key: str, answer: Stored) -> None:
-    headers = json.dumps([(k.decode("latin-1"), v.decode("latin-1"))
-                          for k, v in answer.headers])
     with database.session() as session:
-        session.execute(update(IdempotencyKey).where(
-            IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
-        ).values(status=answer.status, headers=headers, body=answer.body))
+        _keep_in(session, user_id, key, answer)
         session.commit()
 
 
+def _keep_in(session, user_id: int, key: str, answer: Stored) -> None:
+    headers = json.dumps([(k.decode("latin-1"), v.decode("latin-1"))
+                          for k, v in answer.headers])
+    session.execute(update(IdempotencyKey).where(
+        IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
+    ).values(status=answer.status, headers=headers, body=answer.body))
+
+
 def release(database, user_id: int, key: str) -> None:
+    """After a failure: the key is free again, unless the create committed;
+    then its row stays, claimed by no one, for the next retry to answer."""
+    this = (IdempotencyKey.user_id == user_id) & (IdempotencyKey.key == key) \
+        & IdempotencyKey.status.is_(None)
     with database.session() as session:
-        session.execute(delete(IdempotencyKey).where(
-            IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
-            IdempotencyKey.status.is_(None)))
+        session.execute(delete(IdempotencyKey).where(this, IdempotencyKey.resource.is_(None)))
+        session.execute(update(IdempotencyKey).where(this).values(claimant=RELEASED))
         session.commit()

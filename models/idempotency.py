@@ -23,5 +23,9 @@ class IdempotencyKey(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     headers: Mapped[str | None] = mapped_column(Text)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The path of what the create made, written in the create's own
+    # transaction; and who holds the claim (host, process id, start time).
+    resource: Mapped[str | None] = mapped_column(String(300))
+    claimant: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

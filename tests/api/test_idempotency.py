@@ -1,6 +1,7 @@
 """Idempotency-Key on creates: a retry gets the first answer and creates
 nothing; another body is 422; a twin still running is 409."""
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,7 +85,7 @@ def test_a_claim_abandoned_past_its_lease_is_taken_over(client, auth, db, user):
     assert first.status_code == 201
     # As if the first request's process had died before keeping its answer.
     db.execute(update(IdempotencyKey).values(
-        status=None, headers=None, body=None,
+        status=None, headers=None, body=None, resource=None,
         created_at=datetime.now(UTC) - CLAIM_LEASE - timedelta(seconds=1)))
     db.commit()
     db.execute(Store.__table__.delete())
@@ -142,3 +143,98 @@ def test_a_replay_answers_as_the_first_even_when_its_store_was_deleted(client, a
     assert replay.headers["location"] == first.headers["location"]
     assert_problem(client.get(replay.headers["location"], headers=auth), 404)
     assert again_named.json()["id"] != first.json()["id"]
+
+
+def dead_process() -> str:
+    """The claimant of a process of this host that has ended."""
+    import subprocess
+    import sys
+
+    from api.idempotency import _start_time
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.2)"])
+    started = _start_time(child.pid)
+    child.wait()
+    return f"{socket.gethostname()} {child.pid} {started}"
+
+
+@pytest.mark.parametrize("path, body, model", [
+    ("/stores", {"name": "Made Once"}, Store),
+    ("/items", {"name": "Lamp", "price": 9.5, "store_id": "STORE"}, Item),
+    ("/stores/STORE/tags", {"name": "made-once"}, Tag),
+])
+def test_a_create_whose_process_died_before_its_answer_is_answered_not_made_again(
+        client, auth, db, store, path, body, model):
+    path = path.replace("STORE", str(store["id"]))
+    body = {k: store["id"] if v == "STORE" else v for k, v in body.items()}
+    first = post(client, auth, path, body)
+    assert first.status_code == 201
+    # The create's own transaction noted what it made.
+    row = db.scalars(select(IdempotencyKey)).one()
+    assert f"{API}/{row.resource}" == first.headers["location"]
+    db.rollback()
+    # As if its process had been killed after the commit, before keeping the answer.
+    db.execute(update(IdempotencyKey).values(status=None, headers=None, body=None,
+                                             claimant=dead_process()))
+    db.commit()
+    before = count(db, model)
+    again = post(client, auth, path, body)
+    assert again.status_code == 201, again.text
+    assert again.headers["location"] == first.headers["location"]
+    assert again.json()["id"] == first.json()["id"]
+    assert count(db, model) == before  # made once
+    assert post(client, auth, path, body).json() == again.json()  # kept from now on
+
+
+def test_a_claim_of_a_live_process_waits_for_it(client, auth, db, user):
+    from api.idempotency import this_process
+
+    body = b'{"name":"Twin"}'
+    now = datetime.now(UTC)
+    db.add(IdempotencyKey(user_id=user.id, key=KEY, created_at=now, expires_at=now + KEPT_FOR,
+                          claimant=this_process(),
+                          fingerprint=request_fingerprint("POST", f"{API}/stores", body)))
+    db.commit()
+    twin = client.post(f"{API}/stores", content=body, headers={
+        **auth, "Idempotency-Key": KEY, "Content-Type": "application/json"})
+    assert_problem(twin, 409, "in progress")
+
+
+def test_a_claim_of_a_dead_process_that_made_nothing_runs_afresh_at_once(client, auth, db, user):
+    body = b'{"name":"Fresh"}'
+    now = datetime.now(UTC)
+    db.add(IdempotencyKey(user_id=user.id, key=KEY, created_at=now, expires_at=now + KEPT_FOR,
+                          claimant=dead_process(),
+                          fingerprint=request_fingerprint("POST", f"{API}/stores", body)))
+    db.commit()
+    again = client.post(f"{API}/stores", content=body, headers={
+        **auth, "Idempotency-Key": KEY, "Content-Type": "application/json"})
+    assert again.status_code == 201  # well within the lease
+    assert count(db, Store) == 1
+
+
+def test_a_create_that_failed_after_its_commit_is_answered_by_the_next_retry(
+        client, auth, db, monkeypatch):
+    import api.idempotency
+
+    def lost(*_args):
+        raise ConnectionError("the database went away before the answer was kept")
+
+    keep = api.idempotency.keep
+    monkeypatch.setattr(api.idempotency, "keep", lost)
+    assert post(client, auth, "/stores", {"name": "Committed"}).status_code == 500
+    monkeypatch.setattr(api.idempotency, "keep", keep)
+    assert count(db, Store) == 1
+    again = post(client, auth, "/stores", {"name": "Committed"})
+    assert again.status_code == 201
+    assert again.json()["name"] == "Committed"
+    assert count(db, Store) == 1
+
+
+def test_a_create_answered_after_its_resource_was_deleted_says_so(client, auth, db, admin_auth):
+    first = post(client, auth, "/stores", {"name": "Gone"})
+    assert client.delete(first.headers["location"], headers=admin_auth).status_code == 204
+    db.execute(update(IdempotencyKey).values(status=None, headers=None, body=None,
+                                             claimant=dead_process()))
+    db.commit()
+    assert_problem(post(client, auth, "/stores", {"name": "Gone"}), 409, "deleted since")
