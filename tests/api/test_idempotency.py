@@ -67,16 +67,25 @@ def test_keys_belong_to_their_user(client, auth, db):
     assert theirs.json()["id"] != first.json()["id"]
 
 
-def test_a_request_still_running_is_409(client, auth, db, user):
-    body = b'{"name":"Twin"}'
+def claimed_without_answer(db, user, body: bytes, claimant: str | None = None) -> None:
+    """KEY claimed for POST /stores with `body` by `claimant`, no answer kept yet."""
     now = datetime.now(UTC)
     db.add(IdempotencyKey(user_id=user.id, key=KEY, created_at=now, expires_at=now + KEPT_FOR,
+                          claimant=claimant,
                           fingerprint=request_fingerprint("POST", f"{API}/stores", body)))
     db.commit()
-    # Claimed, no answer kept yet: its twin is refused until it finishes.
-    twin = client.post(f"{API}/stores", content=body, headers={
+
+
+def post_store(client, auth, body: bytes):
+    return client.post(f"{API}/stores", content=body, headers={
         **auth, "Idempotency-Key": KEY, "Content-Type": "application/json"})
-    assert_problem(twin, 409, "in progress")
+
+
+def test_a_request_still_running_is_409(client, auth, db, user):
+    body = b'{"name":"Twin"}'
+    claimed_without_answer(db, user, body)
+    # Claimed, no answer kept yet: its twin is refused until it finishes.
+    assert_problem(post_store(client, auth, body), 409, "in progress")
     assert count(db, Store) == 0
 
 
@@ -190,26 +199,14 @@ def test_a_claim_of_a_live_process_waits_for_it(client, auth, db, user):
     from api.idempotency import this_process
 
     body = b'{"name":"Twin"}'
-    now = datetime.now(UTC)
-    db.add(IdempotencyKey(user_id=user.id, key=KEY, created_at=now, expires_at=now + KEPT_FOR,
-                          claimant=this_process(),
-                          fingerprint=request_fingerprint("POST", f"{API}/stores", body)))
-    db.commit()
-    twin = client.post(f"{API}/stores", content=body, headers={
-        **auth, "Idempotency-Key": KEY, "Content-Type": "application/json"})
-    assert_problem(twin, 409, "in progress")
+    claimed_without_answer(db, user, body, claimant=this_process())
+    assert_problem(post_store(client, auth, body), 409, "in progress")
 
 
 def test_a_claim_of_a_dead_process_that_made_nothing_runs_afresh_at_once(client, auth, db, user):
     body = b'{"name":"Fresh"}'
-    now = datetime.now(UTC)
-    db.add(IdempotencyKey(user_id=user.id, key=KEY, created_at=now, expires_at=now + KEPT_FOR,
-                          claimant=dead_process(),
-                          fingerprint=request_fingerprint("POST", f"{API}/stores", body)))
-    db.commit()
-    again = client.post(f"{API}/stores", content=body, headers={
-        **auth, "Idempotency-Key": KEY, "Content-Type": "application/json"})
-    assert again.status_code == 201  # well within the lease
+    claimed_without_answer(db, user, body, claimant=dead_process())
+    assert post_store(client, auth, body).status_code == 201  # well within the lease
     assert count(db, Store) == 1
 
 
