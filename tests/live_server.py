@@ -56,22 +56,34 @@ def server_env(tmp_path: Path, database_url: str | None, **overrides) -> dict:
 @contextmanager
 def live_server(tmp_path: Path, database_url: str | None = None, workers: int = 0, **env):
     """Serve on a free port until the block ends; the process is always stopped."""
-    port = free_port()
+    server = start_server(tmp_path, database_url, workers, **env)
+    try:
+        yield server
+    finally:
+        stop(server)
+
+
+def start_server(tmp_path: Path, database_url: str | None = None, workers: int = 0,
+                 port: int | None = None, **env) -> LiveServer:
+    """A healthy server on `port` (a free one by default); the caller stops it.
+    Started again on the same port, it appends to the same log."""
+    port = port or free_port()
     log_path = tmp_path / f"server-{port}.log"
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers:
         command += ["--workers", str(workers)]
-    with open(log_path, "w") as log:
+    with open(log_path, "a") as log:
         process = subprocess.Popen(
             command, env=server_env(tmp_path, database_url, **env),
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        server = LiveServer(f"http://127.0.0.1:{port}", log_path, process)
-        try:
-            wait_until_healthy(server)
-            yield server
-        finally:
-            stop(server)
+    server = LiveServer(f"http://127.0.0.1:{port}", log_path, process)
+    try:
+        wait_until_healthy(server)
+    except BaseException:
+        stop(server)
+        raise
+    return server
 
 
 def stop(server: LiveServer) -> int:
@@ -83,6 +95,20 @@ def stop(server: LiveServer) -> int:
     except subprocess.TimeoutExpired:
         os.killpg(server.process.pid, signal.SIGKILL)
         return server.process.wait()
+
+
+def worker_pids(server: LiveServer) -> list[int]:
+    """The process ids of gunicorn's workers: the children of its master."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def crash(server: LiveServer) -> None:
+    """SIGKILL the master and every worker at once, as a host's OOM killer
+    or a pulled plug would: nothing runs a handler to its end."""
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait()
 
 
 def wait_until_healthy(server: LiveServer) -> None:
