@@ -66,7 +66,8 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
     starts the rate limiter, the access log's writes (api/logs.py) and the
     pruning of expired rows in this event loop, and yields what Starlette
     then puts on every request's `scope["state"]` (api.request_context). On
-    PostgreSQL it also keeps the token view current (api.token_view)."""
+    PostgreSQL it also keeps the token view current (api.token_view) and
+    holds this process's claimant lock (api/policies/claimants.py)."""
     settings = services.settings
 
     @asynccontextmanager
@@ -89,6 +90,9 @@ def serving(services: Services, policies: dict[str, OperationPolicy]):
         if services.token_view is not None:
             tasks.append(asyncio.create_task(
                 keep_current(services.token_view, settings.database_url)))
+        if services.claimants.on_postgres:
+            tasks.append(asyncio.create_task(
+                services.claimants.hold_lock(settings.database_url)))
         try:
             yield {"services": services, "rate_limiter": limiter,
                    "handler_threads": handler_threads, "password_checks": password_checks}

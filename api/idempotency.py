@@ -17,9 +17,11 @@ So a request that died after its create committed, but before its answer
 was kept, left that path. A retry then gets 201 with the path in `Location`
 and the resource as it reads now, instead of running the create again.
 
-A claim names its process (host, process id and start time). On the same
-host, a retry that finds the claimant dead takes the claim over at once.
-A claim from another host is taken over after CLAIM_LEASE.
+A claim names its process (api/policies/claimants.py). A retry that finds
+that process dead takes the claim over at once: on this host, or on any
+host on PostgreSQL. Otherwise a claim is taken over after CLAIM_LEASE. A
+create commits only while its claim is still its own: a request whose claim
+was taken over meanwhile creates nothing and answers 409.
 
 It sits after request validation (only valid requests claim keys) and the
 security layer (the key belongs to the token's user). Before a stored answer
@@ -28,14 +30,10 @@ is replayed, the operation's store role is checked again
 gets 403, not the answer.
 """
 
-import functools
 import hashlib
 import json
-import os
-import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from api.authorization.store_roles import Caller, check_store_role
 from api.errors import api_problem
 from api.json_out import dumps_bytes
+from api.policies.claimants import RELEASED
 from api.representations import item_json, store_json, tag_json
 from api.request_context import current_scope, handler_threads_of, services_of
 from api.spec_policy import IDEMPOTENCY_HEADER, OperationPolicy, StoreRole, routed_operation
@@ -54,8 +53,6 @@ CLAIM_LEASE = timedelta(minutes=5)
 HEADER = IDEMPOTENCY_HEADER.lower().encode()
 # Set by layers inside this one; the outer ones (request id, rate limits) add theirs again.
 KEPT_HEADERS = {b"content-type", b"location", b"etag"}
-# The claimant of a claim whose request failed after its create committed.
-RELEASED = ""
 # Where a request's claim waits for its create's transaction (record_creations).
 CLAIM_STATE = "idempotency_claim"
 # What a keyed create makes, by the path it lives at.
@@ -73,6 +70,7 @@ class Stored:
 
 
 CLAIMED, IN_FLIGHT, OTHER_REQUEST = "claimed", "in flight", "other request"
+IN_PROGRESS = "a request with this Idempotency-Key is still in progress"
 # The first request's create committed, but what it made is gone since.
 CREATED_THEN_DELETED = "created, then deleted"
 
@@ -93,16 +91,18 @@ class IdempotencyMiddleware:
 
         body = await _read_body(receive)
         fingerprint = request_fingerprint(scope["method"], scope["path"], body)
-        database, threads = services_of(scope).database, handler_threads_of(scope)
-        outcome = await threads.run(claim, database, user_id, key, fingerprint)
+        services, threads = services_of(scope), handler_threads_of(scope)
+        database, claimant = services.database, services.claimants.this_process()
+        outcome = await threads.run(claim, database, services.claimants, user_id, key,
+                                    fingerprint, claimant)
         if outcome == OTHER_REQUEST:
             raise api_problem(422, "this Idempotency-Key was used for a different request")
         if outcome == IN_FLIGHT:
-            raise api_problem(409, "a request with this Idempotency-Key is still in progress")
+            raise api_problem(409, IN_PROGRESS)
         if outcome == CREATED_THEN_DELETED:
             raise api_problem(409, "what this request created has been deleted since")
         if outcome == CLAIMED:
-            scope["state"][CLAIM_STATE] = (user_id, key)
+            scope["state"][CLAIM_STATE] = (user_id, key, claimant)
         elif isinstance(outcome, Stored):
             rule = self.policies[operation_id].store_role
             if rule is not None:
@@ -123,12 +123,12 @@ class IdempotencyMiddleware:
             answer = Stored(start["status"], [(k, v) for k, v in start.get("headers", [])
                                               if k.lower() in KEPT_HEADERS], b"".join(chunks))
             if answer.status >= 500:
-                await threads.run(release, database, user_id, key)
+                await threads.run(release, database, user_id, key, claimant)
             else:
-                await threads.run(keep, database, user_id, key, answer)
+                await threads.run(keep, database, user_id, key, claimant, answer)
         except BaseException:
             # Whatever failed: a retry runs afresh, or answers what was made.
-            await threads.run(release, database, user_id, key)
+            await threads.run(release, database, user_id, key, claimant)
             raise
         await send(start)
         await send({"type": "http.response.body", "body": answer.body})
@@ -175,15 +175,16 @@ async def _replay(stored: Stored, send) -> None:
     await send({"type": "http.response.body", "body": stored.body})
 
 
-def claim(database, user_id: int, key: str, fingerprint: str):
-    """CLAIMED, IN_FLIGHT, OTHER_REQUEST or the Stored answer of the first request."""
+def claim(database, claimants, user_id: int, key: str, fingerprint: str, claimant: str):
+    """CLAIMED (for `claimant`), IN_FLIGHT, OTHER_REQUEST or the Stored
+    answer of the first request."""
     this = (IdempotencyKey.user_id == user_id) & (IdempotencyKey.key == key)
     for _ in range(3):  # a row can expire or be released between two of these steps
         now = datetime.now(UTC)
         with database.session() as session:
             try:
                 session.execute(insert(IdempotencyKey).values(
-                    user_id=user_id, key=key, fingerprint=fingerprint, claimant=this_process(),
+                    user_id=user_id, key=key, fingerprint=fingerprint, claimant=claimant,
                     created_at=now, expires_at=now + KEPT_FOR))
                 session.commit()
                 return CLAIMED
@@ -202,12 +203,13 @@ def claim(database, user_id: int, key: str, fingerprint: str):
             if row.status is not None:
                 return Stored(row.status, [(k.encode(), v.encode())
                                            for k, v in json.loads(row.headers)], row.body)
-            if row.created_at > now - CLAIM_LEASE and not claimant_is_gone(row.claimant):
+            if row.created_at > now - CLAIM_LEASE and not claimants.is_gone(session,
+                                                                            row.claimant):
                 return IN_FLIGHT
             taken = session.execute(update(IdempotencyKey).where(
                 this, IdempotencyKey.status.is_(None),
                 IdempotencyKey.created_at == row.created_at,
-            ).values(created_at=now, claimant=this_process()))
+            ).values(created_at=now, claimant=claimant))
             session.commit()
             if taken.rowcount != 1:
                 return IN_FLIGHT
@@ -218,7 +220,7 @@ def claim(database, user_id: int, key: str, fingerprint: str):
                 session.execute(update(IdempotencyKey).where(this).values(claimant=RELEASED))
                 session.commit()
                 return CREATED_THEN_DELETED
-            _keep_in(session, user_id, key, answer)
+            _keep_in(session, user_id, key, claimant, answer)
             session.commit()
             return answer
     return IN_FLIGHT
@@ -241,7 +243,9 @@ def answer_of_created(session, resource: str) -> Stored | None:
 def record_creations(database) -> None:
     """In the transaction that creates a store, an item or a tag for a
     request that claimed a key, note its path on the key's row: the two
-    commit together or not at all."""
+    commit together or not at all. A claim taken over meanwhile (its
+    process was thought dead) is no longer this request's: it creates
+    nothing, and answers as a retry would."""
 
     @event.listens_for(database.sessionmaker, "after_flush")
     def created(session, _flush_context):
@@ -255,45 +259,13 @@ def record_creations(database) -> None:
         made = next((obj for obj in session.new if type(obj) in CREATED), None)
         if made is None:
             return
-        user_id, key = state.pop(CLAIM_STATE)
-        session.connection().execute(update(IdempotencyKey).where(
+        user_id, key, claimant = state.pop(CLAIM_STATE)
+        noted = session.connection().execute(update(IdempotencyKey).where(
             IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
-            IdempotencyKey.status.is_(None),
+            IdempotencyKey.status.is_(None), IdempotencyKey.claimant == claimant,
         ).values(resource=f"{CREATED[type(made)][0]}/{made.id}"))
-
-
-def this_process() -> str:
-    """Who holds a claim: this host, this process's id and its start time
-    (so that a process id used again by another process is not taken for
-    the claimant)."""
-    return _process_identity(os.getpid())
-
-
-@functools.cache
-def _process_identity(pid: int) -> str:
-    return f"{socket.gethostname()} {pid} {_start_time(pid)}"
-
-
-def _start_time(pid: int) -> str:
-    try:  # Linux: the 22nd field of /proc/<pid>/stat, after the command's name
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]
-    except (OSError, IndexError):
-        return "?"
-
-
-def claimant_is_gone(claimant: str | None) -> bool:
-    """True when the claim's process is known to be dead: on this host, no
-    process has its id and start time. A claimant on another host, or one
-    this host cannot tell about, is taken to be alive (CLAIM_LEASE decides)."""
-    if claimant == RELEASED:
-        return True
-    if claimant is None:  # a claim made before claimants were noted
-        return False
-    host, _, rest = claimant.partition(" ")
-    pid_text, _, started = rest.partition(" ")
-    if host != socket.gethostname() or not pid_text.isdigit() or started == "?":
-        return False
-    return _start_time(int(pid_text)) != started
+        if noted.rowcount != 1:
+            raise api_problem(409, IN_PROGRESS)
 
 
 def check_replay(database, rule: StoreRole, scope, body: bytes) -> None:
@@ -305,25 +277,28 @@ def check_replay(database, rule: StoreRole, scope, body: bytes) -> None:
                          missing_passes=True)
 
 
-def keep(database, user_id: int, key: str, answer: Stored) -> None:
+def keep(database, user_id: int, key: str, claimant: str, answer: Stored) -> None:
     with database.session() as session:
-        _keep_in(session, user_id, key, answer)
+        _keep_in(session, user_id, key, claimant, answer)
         session.commit()
 
 
-def _keep_in(session, user_id: int, key: str, answer: Stored) -> None:
+def _keep_in(session, user_id: int, key: str, claimant: str, answer: Stored) -> None:
+    """The answer, kept while the claim is still this request's."""
     headers = json.dumps([(k.decode("latin-1"), v.decode("latin-1"))
                           for k, v in answer.headers])
     session.execute(update(IdempotencyKey).where(
         IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
+        IdempotencyKey.claimant == claimant,
     ).values(status=answer.status, headers=headers, body=answer.body))
 
 
-def release(database, user_id: int, key: str) -> None:
+def release(database, user_id: int, key: str, claimant: str) -> None:
     """After a failure: the key is free again, unless the create committed;
-    then its row stays, claimed by no one, for the next retry to answer."""
+    then its row stays, claimed by no one, for the next retry to answer.
+    A claim taken over meanwhile is left to its new claimant."""
     this = (IdempotencyKey.user_id == user_id) & (IdempotencyKey.key == key) \
-        & IdempotencyKey.status.is_(None)
+        & IdempotencyKey.status.is_(None) & (IdempotencyKey.claimant == claimant)
     with database.session() as session:
         session.execute(delete(IdempotencyKey).where(this, IdempotencyKey.resource.is_(None)))
         session.execute(update(IdempotencyKey).where(this).values(claimant=RELEASED))

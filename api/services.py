@@ -8,6 +8,7 @@ from sqlalchemy import event
 from api.config import Settings
 from api.identity.device_tokens import DeviceTokens
 from api.passwords import PasswordHasher
+from api.policies.claimants import Claimants
 from api.token_view import TokenView
 from api.tokens import TokenService
 from models import Database
@@ -23,6 +24,8 @@ class Services:
     cursor_key: bytes
     # What this worker knows of revocations and users (PostgreSQL only).
     token_view: TokenView | None
+    # This process as the claimant of Idempotency-Keys.
+    claimants: Claimants
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
@@ -44,6 +47,7 @@ class Services:
                 b"stores-api cursor\0" + settings.jwt_secret_key.encode()
             ).digest(),
             token_view=_token_view(settings, database),
+            claimants=Claimants(settings.database_url),
         )
 
 

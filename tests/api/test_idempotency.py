@@ -159,10 +159,10 @@ def dead_process() -> str:
     import subprocess
     import sys
 
-    from api.idempotency import _start_time
+    from api.policies.claimants import start_time
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.2)"])
-    started = _start_time(child.pid)
+    started = start_time(child.pid)
     child.wait()
     return f"{socket.gethostname()} {child.pid} {started}"
 
@@ -195,11 +195,9 @@ def test_a_create_whose_process_died_before_its_answer_is_answered_not_made_agai
     assert post(client, auth, path, body).json() == again.json()  # kept from now on
 
 
-def test_a_claim_of_a_live_process_waits_for_it(client, auth, db, user):
-    from api.idempotency import this_process
-
+def test_a_claim_of_a_live_process_waits_for_it(client, app, auth, db, user):
     body = b'{"name":"Twin"}'
-    claimed_without_answer(db, user, body, claimant=this_process())
+    claimed_without_answer(db, user, body, claimant=app.services.claimants.this_process())
     assert_problem(post_store(client, auth, body), 409, "in progress")
 
 
