@@ -23,6 +23,7 @@ check-spec: $(BIN)/stores-api
 
 lint: $(BIN)/stores-api
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # The suite on SQLite, then again on PostgreSQL when one is reachable (or
 # installed and startable); without PostgreSQL it says that suite did not run.

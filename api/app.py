@@ -1,13 +1,9 @@
 """The application factory: the spec, served and enforced by Connexion."""
 
-import asyncio
-import contextlib
-import re
-from contextlib import asynccontextmanager
+import functools
 from pathlib import Path
 
 import yaml
-from anyio import to_thread
 from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
@@ -16,35 +12,32 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from starlette.responses import Response
 
-from api import json_out
-from api.config import Settings
-from api.cors import CrossOriginMiddleware, cors_options
-from api.deprecation import DeprecationMiddleware
-from api.errors import register_error_handlers
-from api.handler_threads import HandlerThreads
-from api.idempotency import IdempotencyMiddleware, record_creations
-from api.identity.password_checks import PASSWORD_CHECK_NICENESS, PasswordChecks
-from api.logs import AccessLogMiddleware, configure_logging, flush_access_log_every
-from api.operations import (
-    HTTP_METHODS,
-    ApiOnce,
-    RequestValidationMiddlewareOnce,
-    SwaggerUIOnItsPaths,
-    path_parameters_in_operations,
-)
+from api.contract import json_out
+from api.contract.allowed_methods import allowed_methods_in
+from api.contract.call_chain import ApiOnce
+from api.contract.path_parameters import path_parameters_in_operations
+from api.contract.problems import register_error_handlers
+from api.contract.reference_docs import ReferenceDocs
+from api.contract.request_validation import RequestValidationMiddlewareOnce
+from api.contract.resolver import SessionJSONResolver, handler_name
+from api.contract.spec_document import SpecDocument
+from api.contract.spec_policy import OperationPolicy, operation_policies
+from api.contract.swagger_ui import SwaggerUIOnItsPaths
+from api.contract.validation import validator_map
+from api.identity.security import security_map
+from api.policies.access_log import AccessLogMiddleware
 from api.policies.authentication_failures import AuthenticationFailureLimit
-from api.pruning import prune_every
-from api.rate_limits import RateLimiter, RateLimitMiddleware
-from api.reference_docs import ReferenceDocs
-from api.request_guard import RequestGuard
-from api.resolver import SessionJSONResolver, handler_name
-from api.response_headers import ResponseHeaders
-from api.security import security_map
-from api.services import Services
-from api.spec_document import SpecDocument
-from api.spec_policy import OperationPolicy, operation_policies
-from api.token_view import keep_current
-from api.validation import validator_map
+from api.policies.cors import CrossOriginMiddleware, cors_options
+from api.policies.deprecation import DeprecationMiddleware
+from api.policies.idempotency import IdempotencyMiddleware, record_creations
+from api.policies.rate_limits import RateLimitMiddleware
+from api.policies.request_guard import RequestGuard
+from api.policies.response_headers import ResponseHeaders
+from api.policies.store_roles import store_role_required
+from api.process.lifespan import lifespan_of
+from api.process.services import Services
+from api.process.startup import settings_for_serving
+from api.runtime.config import Settings
 from openapi import BASE_PATH, SPEC_PATH
 
 
@@ -54,76 +47,32 @@ class StoresApp(AsyncApp):
     the middleware. `services` is what the app holds for its lifetime."""
 
     def __init__(self, services: Services, policies: dict[str, OperationPolicy], **kwargs):
-        super().__init__(__name__, lifespan=serving(services, policies), **kwargs)
-        self._middleware_app.api_cls = ApiOnce  # api/operations.py
+        super().__init__(__name__, lifespan=lifespan_of(services, policies), **kwargs)
+        # Connexion builds each operation's call chain per request; ApiOnce
+        # builds it once (api/contract/call_chain.py). `api_cls` is private:
+        # tests/test_connexion_seams.py fails if an upgrade moves it.
+        self._middleware_app.api_cls = ApiOnce
         self.services = services
 
 
-def serving(services: Services, policies: dict[str, OperationPolicy]):
-    """The app's lifespan: it starts the threads that do the worker's
-    database work (api/handler_threads.py) and sizes anyio's default pool,
-    where Connexion runs error handlers (40 threads unless told), alike;
-    starts the rate limiter, the access log's writes (api/logs.py) and the
-    pruning of expired rows in this event loop, and yields what Starlette
-    then puts on every request's `scope["state"]` (api.request_context). On
-    PostgreSQL it also keeps the token view current (api.token_view) and
-    holds this process's claimant lock (api/policies/claimants.py)."""
-    settings = services.settings
-
-    @asynccontextmanager
-    async def lifespan(_app):
-        to_thread.current_default_thread_limiter().total_tokens = settings.handler_threads
-        handler_threads = HandlerThreads(settings.handler_threads)
-        # Niced: when reads and password checks both want the CPU, reads win.
-        password_checks = PasswordChecks(
-            services.passwords,
-            HandlerThreads(settings.password_hash_threads, niceness=PASSWORD_CHECK_NICENESS),
-            settings.password_hash_waiting)
-        limiter = RateLimiter(policies, settings.rate_limit_storage_url,
-                              settings.rate_limit_scale, settings.rate_limit_key_prefix,
-                              settings.rate_limit_ipv6_prefix)
-        tasks = [asyncio.create_task(flush_access_log_every())]
-        if settings.prune_interval_seconds:
-            tasks.append(asyncio.create_task(
-                prune_every(services.database, settings.prune_interval_seconds,
-                            handler_threads)))
-        if services.token_view is not None:
-            tasks.append(asyncio.create_task(
-                keep_current(services.token_view, settings.database_url)))
-        if services.claimants.on_postgres:
-            tasks.append(asyncio.create_task(
-                services.claimants.hold_lock(settings.database_url)))
-        try:
-            yield {"services": services, "rate_limiter": limiter,
-                   "handler_threads": handler_threads, "password_checks": password_checks}
-        finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            handler_threads.shutdown()
-            password_checks.shutdown()
-
-    return lifespan
-
-
-def create_app(settings: Settings | None = None) -> StoresApp:
-    settings = settings or Settings.from_env()
-    settings.check_secret_for_serving()
-    configure_logging(settings.log_level, settings.access_log)
+def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) -> StoresApp:
+    """The app, from `settings` as its caller read them (the command line, a
+    test), or as api/process/startup.py reads them when none are given; it
+    serves the spec at `spec_path` (another only in tests)."""
+    settings = settings or settings_for_serving()
     services = Services.build(settings)
     record_creations(services.database)  # a keyed create and its key, in one transaction
-    document = yaml.safe_load(SPEC_PATH.read_text())
+    document = yaml.safe_load(spec_path.read_text())
     # By the name Connexion's routing gives each request's operation: its handler's.
     policies = operation_policies(document, key=lambda op: (
         handler_name(op.get("x-openapi-router-controller", ""), op["operationId"])))
 
-    app = StoresApp(services, policies, specification_dir=SPEC_PATH.parent)
+    app = StoresApp(services, policies, specification_dir=spec_path.parent)
     app.add_api(
         path_parameters_in_operations(document),
-        resolver=SessionJSONResolver({operation_id: policy.store_role
-                                      for operation_id, policy in policies.items()
-                                      if policy.store_role}),
+        resolver=SessionJSONResolver({
+            operation_id: functools.partial(store_role_required, rule=policy.store_role)
+            for operation_id, policy in policies.items() if policy.store_role}),
         # Compact JSON, written by orjson.
         jsonifier=Jsonifier(json_out),
         strict_validation=True,
@@ -131,7 +80,7 @@ def create_app(settings: Settings | None = None) -> StoresApp:
         validator_map=validator_map(),
         security_map=security_map(),
         swagger_ui_options=SwaggerUIOptions(
-            # Ours, as written (api/spec_document.py), at the same two URLs.
+            # Ours, as written (api/contract/spec_document.py), at the same two URLs.
             serve_spec=False,
             swagger_ui_config={"persistAuthorization": True, "tryItOutEnabled": True},
         ),
@@ -159,8 +108,9 @@ def create_app(settings: Settings | None = None) -> StoresApp:
     # Inside the exception middleware: its refusals become problems like any other.
     app.add_middleware(RequestGuard, MiddlewarePosition.BEFORE_SWAGGER,
                        max_body_bytes=settings.max_body_bytes, public_url=settings.public_url)
-    register_error_handlers(app, allowed_methods_from_spec(SPEC_PATH))
-    # Two of Connexion's layers with less work per request (api/operations.py).
+    register_error_handlers(app, allowed_methods_in(document))
+    # Two of Connexion's layers with less work per request
+    # (api/contract/request_validation.py, api/contract/swagger_ui.py).
     # Swapped last: the middleware positions above name Connexion's classes.
     cheaper = {RequestValidationMiddleware: RequestValidationMiddlewareOnce,
                SwaggerUIMiddleware: SwaggerUIOnItsPaths}
@@ -168,7 +118,7 @@ def create_app(settings: Settings | None = None) -> StoresApp:
                                      for layer in app.middleware.middlewares]
 
     app.add_url_rule("/", "index", redirect_to_docs, methods=["GET"])
-    spec = SpecDocument(SPEC_PATH.read_text())
+    spec = SpecDocument(document)
     app.add_url_rule(f"{BASE_PATH}/openapi.json", "spec_json", spec.as_json, methods=["GET"])
     app.add_url_rule(f"{BASE_PATH}/openapi.yaml", "spec_yaml", spec.as_yaml, methods=["GET"])
     redoc = ReferenceDocs()
@@ -181,21 +131,3 @@ def create_app(settings: Settings | None = None) -> StoresApp:
 def redirect_to_docs(_request):
     # No HTML body: every answer of this service is JSON or the docs themselves.
     return Response(status_code=302, headers={"Location": f"{BASE_PATH}/ui/"})
-
-
-def allowed_methods_from_spec(spec_path: Path):
-    """A function from a request path to the methods the spec has for it."""
-    spec = yaml.safe_load(spec_path.read_text())
-    routes = []
-    for template, item in spec["paths"].items():
-        pattern = re.sub(r"\{[^/}]+\}", "[^/]+", template)  # templates hold no other regex
-        methods = [m.upper() for m in HTTP_METHODS if m in item]
-        routes.append((re.compile(f"^{re.escape(BASE_PATH)}{pattern}/?$"), methods))
-
-    def allowed_methods(path: str) -> list[str]:
-        for pattern, methods in routes:
-            if pattern.match(path):
-                return methods
-        return []
-
-    return allowed_methods

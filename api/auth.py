@@ -3,13 +3,19 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from api.accounts import new_user
-from api.errors import api_problem, conflict, unauthorized
+from api.contract.problems import api_problem, conflict, unauthorized
+from api.handling.representations import location, user_json
+from api.identity.accounts import new_user
 from api.identity.device_tokens import DEVICE_TOKEN_HEADER
-from api.rate_limits import CredentialBudget
-from api.representations import location, user_json
-from api.request_context import current_scope, db, handler_threads_of, services, services_of
-from api.tokens import REFRESH, InvalidToken, revoke_chain, revoke_token
+from api.identity.tokens import REFRESH, InvalidToken, revoke_chain, revoke_token
+from api.policies.rate_limits import CredentialBudget
+from api.runtime.request_context import (
+    current_scope,
+    db,
+    handler_threads_of,
+    services,
+    services_of,
+)
 from models import RevokedToken, User
 
 

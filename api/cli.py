@@ -2,16 +2,11 @@
 
 import argparse
 import getpass
-import importlib
-import inspect
-import re
 import sys
 
 import yaml
 
-from api.config import Settings
-
-PUBLIC_OPERATION_ID = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+from api.runtime.config import Settings
 
 
 def main(argv=None) -> int:
@@ -61,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
     openapi_commands.add_parser(
         "check", help="validate the spec and match its operationIds with the handlers"
     ).set_defaults(run=openapi_check)
+    openapi_commands.add_parser(
+        "scaffold", help="write a 501 stub for every operation of the spec without a handler"
+    ).set_defaults(run=openapi_scaffold)
     diff = openapi_commands.add_parser(
         "diff", help="classify every change since a released contract; fail on an "
                      "unannounced breaking one")
@@ -71,16 +69,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def serve(args) -> int:
-    from api import migrate
-    from api.logs import configure_logging
+    from api import server
+    from api.process import migrate
+    from api.process.startup import settings_for_serving
 
     try:
-        settings = Settings.from_env()
-        settings.check_secret_for_serving()
+        settings = settings_for_serving()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.access_log)
+    server.serve_with(settings)  # read once: the app of this process, and of every worker
     # Once, here, before any worker exists: workers never race to migrate.
     migrate.upgrade(settings.database_url)
     # Before gunicorn forks, so that every worker's protocol has it.
@@ -91,14 +89,10 @@ def serve(args) -> int:
         if args.reload:
             print("error: --reload is for one process; leave out --workers", file=sys.stderr)
             return 2
-        from api.server import GunicornServer
-
-        GunicornServer(args.host, args.port, args.workers, settings.trusted_proxies).run()
+        server.GunicornServer(args.host, args.port, args.workers, settings.trusted_proxies).run()
         return 0
 
     import uvicorn
-
-    from api.server import uvicorn_options
 
     uvicorn.run(
         "api.server:app_for_serving",
@@ -107,31 +101,32 @@ def serve(args) -> int:
         port=args.port,
         reload=args.reload,
         access_log=False,  # the service writes its own, structured access log
-        **uvicorn_options(settings.trusted_proxies),
+        log_config=None,  # logging is set up once, above: uvicorn's would close its handlers
+        **server.uvicorn_options(settings.trusted_proxies),
     )
 
 
 def db_upgrade(args) -> None:
-    from api import migrate
+    from api.process import migrate
 
     migrate.upgrade(Settings.from_env().database_url, args.revision)
 
 
 def db_downgrade(args) -> None:
-    from api import migrate
+    from api.process import migrate
 
     migrate.downgrade(Settings.from_env().database_url, args.revision)
 
 
 def db_current(args) -> None:
-    from api import migrate
+    from api.process import migrate
 
     migrate.current(Settings.from_env().database_url)
 
 
 def create_admin(args) -> int:
-    from api.accounts import new_user
-    from api.passwords import PasswordHasher
+    from api.identity.accounts import new_user
+    from api.identity.passwords import PasswordHasher
     from models import Database, User
 
     if args.password_stdin:
@@ -189,7 +184,7 @@ def credential_problems(username: str, password: str) -> str | None:
 
 
 def prune(args) -> None:
-    from api.pruning import prune as prune_expired
+    from api.process.pruning import prune as prune_expired
     from models import Database
 
     database = Database(Settings.from_env().database_url, pool_size=1)
@@ -204,14 +199,12 @@ def openapi_check(args) -> int:
     from openapi_spec_validator import validate
     from openapi_spec_validator.readers import read_from_filename
 
+    from api.contract.spec_checks import operation_ids, spec_problems
     from openapi import SPEC_PATH
 
     spec, _ = read_from_filename(str(SPEC_PATH))
     validate(spec)
-    from api.spec_policy import policy_problems
-
-    failures = (badly_named_operations(spec) + unresolved_operations(spec)
-                + unused_handlers(spec) + policy_problems(spec))
+    failures = spec_problems(spec)
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     if failures:
@@ -220,11 +213,33 @@ def openapi_check(args) -> int:
     return 0
 
 
+def openapi_scaffold(args) -> int:
+    from pathlib import Path
+
+    import api
+    from api.contract import scaffold
+    from openapi import SPEC_PATH
+
+    stubs = scaffold.missing_handlers(yaml.safe_load(SPEC_PATH.read_text()))
+    written = scaffold.write(stubs, root=Path(api.__file__).resolve().parent.parent)
+    for stub, path in zip(stubs, written, strict=True):
+        print(f"{stub.operation_id}: stub {stub.module}.{stub.function} in {path}")
+    if not stubs:
+        print("every operation has its handler")
+    return 0
+
+
 def openapi_diff(args) -> int:
     from collections import Counter
     from pathlib import Path
 
-    from api.contract_diff import DiffUnavailable, changes, latest_release, major
+    from api.contract.compatibility import (
+        DiffUnavailable,
+        breaking_changes,
+        changes,
+        latest_release,
+        unreleased_breaks,
+    )
     from openapi import SPEC_PATH
 
     try:
@@ -236,73 +251,14 @@ def openapi_diff(args) -> int:
     counts = Counter(change["type"] for change in found)
     print(f"{base.name} -> {SPEC_PATH.name}: " + (
         ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no change"))
-    breaking = [change for change in found if change["type"] == "breaking"]
-    for change in breaking:
+    for change in breaking_changes(found):
         print(f"breaking: {change['path']}: {change['description']}")
-    if breaking and major(SPEC_PATH) <= major(base):
-        print(f"error: {len(breaking)} breaking changes need a new major version in "
+    unannounced = unreleased_breaks(base, found=found)
+    if unannounced:
+        print(f"error: {len(unannounced)} breaking changes need a new major version in "
               "info.version (and a CHANGELOG.md entry)", file=sys.stderr)
         return 1
     return 0
-
-
-def operations(spec: dict) -> list[dict]:
-    return [
-        operation
-        for item in spec["paths"].values()
-        for operation in item.values()
-        if isinstance(operation, dict) and "operationId" in operation
-    ]
-
-
-def operation_ids(spec: dict) -> list[str]:
-    return [operation["operationId"] for operation in operations(spec)]
-
-
-def handler_names(spec: dict) -> list[str]:
-    from api.resolver import handler_name
-
-    return [handler_name(op.get("x-openapi-router-controller", ""), op["operationId"])
-            for op in operations(spec)]
-
-
-def badly_named_operations(spec: dict) -> list[str]:
-    """operationIds are public, stable camelCase names, each used once."""
-    ids = operation_ids(spec)
-    failures = [f"operationId {id_} is not camelCase" for id_ in ids
-                if not PUBLIC_OPERATION_ID.match(id_)]
-    failures += [f"operationId {id_} is used twice" for id_ in sorted(set(ids))
-                 if ids.count(id_) > 1]
-    return failures
-
-
-def unresolved_operations(spec: dict) -> list[str]:
-    failures = []
-    for operation_id, handler in zip(operation_ids(spec), handler_names(spec), strict=True):
-        module_name, _, function_name = handler.rpartition(".")
-        try:
-            function = getattr(importlib.import_module(module_name), function_name)
-        except (ImportError, AttributeError, ValueError):
-            failures.append(f"operationId {operation_id} does not resolve to a function "
-                            f"({handler})")
-            continue
-        if not callable(function):
-            failures.append(f"operationId {operation_id} is not callable ({handler})")
-    return failures
-
-
-def unused_handlers(spec: dict) -> list[str]:
-    """Public functions of handler modules that no operation uses."""
-    used = set(handler_names(spec))
-    failures = []
-    for module_name in sorted({op.rpartition(".")[0] for op in used}):
-        module = importlib.import_module(module_name)
-        for name, function in inspect.getmembers(module, inspect.isfunction):
-            qualified = f"{module_name}.{name}"
-            if function.__module__ == module_name and not name.startswith("_") \
-                    and qualified not in used:
-                failures.append(f"{qualified} is public but no operation of the spec uses it")
-    return failures
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@ from importlib.metadata import PackageNotFoundError, version
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from api.errors import database_unavailable
-from api.request_context import db
+from api.contract.problems import database_unavailable
+from api.runtime.request_context import db
 
 
 def get_health():

@@ -1,29 +1,21 @@
-from decimal import Decimal
-
 from sqlalchemy import delete, select
 
-from api.conditional import check_if_match, conditional_get, with_etag
-from api.errors import not_found, unprocessable
-from api.filters import name_contains
-from api.pagination import paginate
-from api.persistence import (
+from api.contract.problems import not_found, unprocessable
+from api.handling.conditional import check_if_match, conditional_get, with_etag
+from api.handling.filters import name_contains
+from api.handling.pagination import paginate
+from api.handling.persistence import (
     commit_or_409,
     get_or_404,
     insert_ignoring_duplicates,
     missing_reference,
     require,
 )
-from api.representations import item_json, location
-from api.request_context import db
+from api.handling.representations import item_json, location
+from api.runtime.request_context import db
 from models import LOCKED_WITH_TAGS, WITH_TAGS, Item, Store, Tag, item_tags
 
 ITEM_NAME_TAKEN = "an item with this name already exists in the store"
-
-
-def _money(value) -> Decimal:
-    # The JSON number as written: the spec already refused more than two decimals
-    # and anything below zero, so -0.0 is 0.
-    return Decimal(repr(value)).copy_abs()
 
 
 def list_items(limit, cursor=None, store_id=None, tag_id=None, name=None,
@@ -38,9 +30,9 @@ def list_items(limit, cursor=None, store_id=None, tag_id=None, name=None,
     if name is not None:
         query = query.where(name_contains(Item, name))
     if min_price is not None:
-        query = query.where(Item.price >= _money(min_price))
+        query = query.where(Item.price >= min_price)
     if max_price is not None:
-        query = query.where(Item.price <= _money(max_price))
+        query = query.where(Item.price <= max_price)
     return paginate(query, Item.id, limit, cursor, item_json)
 
 
@@ -49,7 +41,7 @@ def create_item(body):
     require(Store, store_id, "store", missing=missing_reference)
     item = Item(
         name=body["name"],
-        price=_money(body["price"]),
+        price=body["price"],
         description=body.get("description"),
         store_id=store_id,
         tags=[],
@@ -67,7 +59,7 @@ def replace_item(item_id, body):
     item = get_or_404(Item, item_id, "item", LOCKED_WITH_TAGS, lock=True)
     check_if_match(item, item_json, "item")
     item.name = body["name"]
-    item.price = _money(body["price"])
+    item.price = body["price"]
     item.description = body.get("description")
     commit_or_409(ITEM_NAME_TAKEN)
     return with_etag(item_json(item))

@@ -9,11 +9,11 @@ members are made one at a time, each counting the owners the others left.
 
 from sqlalchemy import func, select
 
-from api.errors import api_problem, conflict, not_found, unprocessable
-from api.pagination import paginate
-from api.persistence import commit_or_409, require
-from api.representations import location, member_json
-from api.request_context import db
+from api.contract.problems import api_problem, conflict, not_found, unprocessable
+from api.handling.pagination import paginate
+from api.handling.persistence import commit_or_409, require
+from api.handling.representations import location, member_json
+from api.runtime.request_context import db
 from models import OWNER, Store, StoreMember, User
 
 LAST_OWNER = "store {} would be left without an owner: make another member an owner first"

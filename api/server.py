@@ -7,18 +7,30 @@ from uvicorn_worker import UvicornWorker
 
 if TYPE_CHECKING:
     from api.app import StoresApp
+    from api.runtime.config import Settings
 
 GRACEFUL_TIMEOUT_SECONDS = 30
 
 
+# The settings `stores-api serve` read: this process's app's, and through
+# the fork every gunicorn worker's. A process of uvicorn's reloader starts
+# without them and reads its own (api/process/startup.py).
+_settings: "Settings | None" = None
+
+
+def serve_with(settings: "Settings") -> None:
+    global _settings
+    _settings = settings
+
+
 def app_for_serving() -> "StoresApp":
     """The app a serving process runs: built, then its heap settled
-    (api/heap.py). Each process builds its own: gunicorn's workers after the
+    (api/process/heap.py). Each process builds its own: gunicorn's workers after the
     fork (the master never imports the app)."""
     from api.app import create_app
-    from api.heap import settle_heap
+    from api.process.heap import settle_heap
 
-    app = create_app()
+    app = create_app(_settings)
     settle_heap()
     return app
 

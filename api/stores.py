@@ -1,11 +1,11 @@
 from sqlalchemy import select
 
-from api.conditional import check_if_match, conditional_get, with_etag
-from api.filters import name_contains
-from api.pagination import paginate
-from api.persistence import commit_or_409, get_or_404, require
-from api.representations import item_json, location, store_json, tag_json
-from api.request_context import db
+from api.handling.conditional import check_if_match, conditional_get, with_etag
+from api.handling.filters import name_contains
+from api.handling.pagination import paginate
+from api.handling.persistence import commit_or_409, get_or_404, require
+from api.handling.representations import item_json, location, store_json, tag_json
+from api.runtime.request_context import db
 from models import OWNER, WITH_TAGS, Item, Store, StoreMember, Tag
 
 STORE_NAME_TAKEN = "a store with this name already exists"

@@ -1,11 +1,11 @@
 from sqlalchemy import select
 
-from api.conditional import check_if_match, conditional_get
-from api.errors import conflict
-from api.pagination import paginate
-from api.persistence import commit_or_409, get_or_404, require
-from api.representations import item_json, tag_json
-from api.request_context import db
+from api.contract.problems import conflict
+from api.handling.conditional import check_if_match, conditional_get
+from api.handling.pagination import paginate
+from api.handling.persistence import commit_or_409, get_or_404, require
+from api.handling.representations import item_json, tag_json
+from api.runtime.request_context import db
 from models import WITH_TAGS, Item, Tag, item_tags
 
 

@@ -1,12 +1,12 @@
 from sqlalchemy import func, select
 
-from api.conditional import check_if_match, conditional_get
-from api.errors import conflict, forbidden
-from api.pagination import paginate
-from api.persistence import get_or_404
-from api.representations import user_json
-from api.request_context import db
-from api.token_view import note_user_changed
+from api.contract.problems import conflict, forbidden
+from api.handling.conditional import check_if_match, conditional_get
+from api.handling.pagination import paginate
+from api.handling.persistence import get_or_404
+from api.handling.representations import user_json
+from api.identity.token_view import note_user_changed
+from api.runtime.request_context import db
 from models import OWNER, Store, StoreMember, User
 
 

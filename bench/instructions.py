@@ -127,10 +127,12 @@ def database_url(folder: str) -> str:
 
 
 async def run(scenario: str, requests: int, profile: str | None) -> None:
-    from api import migrate, token_view
     from api.app import create_app
-    from api.config import Settings
-    from api.heap import settle_heap
+    from api.identity import token_view
+    from api.process import migrate
+    from api.process.heap import settle_heap
+    from api.process.logs import configure_logging
+    from api.runtime.config import Settings
     from bench.seed import BENCH_PASSWORD, BENCH_USER, seed
 
     url = os.environ["DATABASE_URL"]
@@ -147,6 +149,7 @@ async def run(scenario: str, requests: int, profile: str | None) -> None:
                                   "LOG_LEVEL": "WARNING", "RATE_LIMIT_SCALE": "1000000",
                                   "PRUNE_INTERVAL_SECONDS": "0",
                                   "TOKEN_VIEW_BOUND_SECONDS": "60"})
+    configure_logging(settings.log_level, settings.access_log)  # as `serve` does
     driver = Driver(create_app(settings))
     settle_heap()  # as a serving process does once its app is built (api/server.py)
     await driver.start()

@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.representations import item_json, store_json
+from api.handling.representations import item_json, store_json
 from models import LOCKED_WITH_TAGS, WITH_TAGS, Database, Item, Store, Tag, item_tags
 
 PAGE, LARGEST_PAGE = 20, 100

@@ -38,7 +38,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from api import migrate
+from api.process import migrate
 from bench.seed import BENCH_PASSWORD, BENCH_USER, seed
 from tests.live_server import free_port
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import insert, select
 
-from api.passwords import PasswordHasher
+from api.identity.passwords import PasswordHasher
 from models import Database, Item, Store, Tag, User, item_tags
 
 CHUNK = 5_000

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from api.config import Settings
+from api.runtime.config import Settings
 from models import Base
 from models.session import make_engine
 

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import create_engine, delete
 from sqlalchemy.engine import make_url
 
-from api import migrate
 from api.app import create_app
-from api.config import Settings
-from api.passwords import PasswordHasher
+from api.identity.passwords import PasswordHasher
+from api.process import migrate
+from api.process.logs import configure_logging
+from api.runtime.config import Settings
 from models import Base, User
 from openapi import BASE_PATH
 
@@ -98,6 +99,9 @@ def settings(database_url, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(settings):
+    # As the command line does before it builds the app: whoever reads the
+    # settings sets up logging from them (api/process/startup.py).
+    configure_logging(settings.log_level, settings.access_log)
     return create_app(settings)
 
 

@@ -9,8 +9,9 @@ import yaml
 from sqlalchemy import select
 
 import api.cli
-from api import migrate
-from api.spec_policy import store_role_problems
+from api.contract import spec_checks
+from api.contract.spec_policy import store_role_problems
+from api.process import migrate
 from models import Database, User
 
 
@@ -105,9 +106,9 @@ def test_openapi_check_finds_a_handler_the_spec_does_not_use(monkeypatch, capsys
 def test_openapi_check_finds_an_operation_without_a_handler():
     spec = {"paths": {"/x": {"get": {"operationId": "noSuchFunction",
                                      "x-openapi-router-controller": "api.stores"}}}}
-    assert api.cli.unresolved_operations(spec) == [
+    assert spec_checks.unresolved_operations(spec) == [
         "operationId noSuchFunction does not resolve to a function "
-        "(api.stores.no_such_function)"
+        "(api.stores.no_such_function): `stores-api openapi scaffold` writes its stub"
     ]
 
 
@@ -115,7 +116,7 @@ def test_openapi_check_wants_public_camel_case_operation_ids_used_once():
     spec = {"paths": {"/x": {"get": {"operationId": "api.stores.list_stores"},
                              "put": {"operationId": "listStores"},
                              "post": {"operationId": "listStores"}}}}
-    assert api.cli.badly_named_operations(spec) == [
+    assert spec_checks.badly_named_operations(spec) == [
         "operationId api.stores.list_stores is not camelCase",
         "operationId listStores is used twice",
     ]

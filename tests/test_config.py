@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from api.config import SECRET_KEY_FILE, Settings
+from api.runtime.config import SECRET_KEY_FILE, Settings
 
 
 def test_defaults_keep_the_database_and_key_in_the_instance_folder(tmp_path):

@@ -1,7 +1,7 @@
 """What our overrides of Connexion rely on, checked so that an upgrade that
 changes it fails here, loudly, instead of quietly skipping a check.
 
-api/validation.py and api/security.py subclass Connexion's validators and
+api/contract/validation.py and api/identity/security.py subclass Connexion's validators and
 security handlers and replace some of their private methods; pyproject.toml
 pins Connexion to the minor version they were written against.
 """
@@ -20,7 +20,7 @@ from connexion.validators import (
 )
 from connexion.validators.json import JSONResponseBodyValidator
 
-from api.validation import FormBodyValidator, JSONBodyValidator, StrictParameterValidator
+from api.contract.validation import FormBodyValidator, JSONBodyValidator, StrictParameterValidator
 
 
 def parameters(function) -> list[str]:
@@ -63,7 +63,7 @@ def test_parameter_validation_still_goes_through_the_methods_we_override():
 
 
 def test_security_handlers_still_ask_accepts_kwarg():
-    # api/security.py caches it: Connexion inspects a signature per request.
+    # api/identity/security.py caches it: Connexion inspects a signature per request.
     assert parameters(AbstractSecurityHandler._accepts_kwarg) == ["func", "keyword"]
     source = inspect.getsource(AbstractSecurityHandler)
     assert "self._accepts_kwarg(" in source
@@ -86,6 +86,22 @@ def test_operations_still_build_their_call_chain_where_api_operations_builds_it_
     assert "self.framework.get_request(" in source and "self.decorate(function)" in source
 
 
+def test_the_app_still_builds_its_apis_from_the_middleware_apps_api_cls(app, client):
+    from connexion import AsyncApp
+    from connexion.apps.asynchronous import AsyncASGIApp
+
+    from api.contract.call_chain import ApiOnce, OperationOnce
+
+    assert isinstance(AsyncApp(__name__)._middleware_app, AsyncASGIApp)
+    assert app._middleware_app.api_cls is ApiOnce
+    # Once the app serves, its API and every operation's chain are ours.
+    assert client.get("/api/v1/health").status_code == 200
+    apis = [api for by_path in app._middleware_app.apis.values() for api in by_path]
+    assert apis and all(isinstance(api, ApiOnce) for api in apis)
+    operations = [op for api in apis for op in api.operations.values()]
+    assert operations and all(isinstance(op, OperationOnce) for op in operations)
+
+
 def test_a_handlers_signature_is_inspected_once_however_many_requests(client, monkeypatch):
     from connexion.decorators import parameter
 
@@ -106,7 +122,7 @@ def test_request_validation_still_takes_the_steps_request_validation_once_takes(
         RequestValidationOperation,
     )
 
-    # api/operations.py repeats these steps with what it built once; a step
+    # api/contract/request_validation.py repeats these steps with what it built once; a step
     # added by an upgrade must be added there too.
     source = inspect.getsource(RequestValidationOperation.__call__)
     for step in ("parameter_validator.validate(scope)", "self.extract_content_type(headers)",
@@ -122,7 +138,7 @@ def test_request_validation_still_takes_the_steps_request_validation_once_takes(
 
 
 def test_connexion_still_adds_path_parameters_to_the_specs_own_list():
-    # Why api.operations folds them into each operation first. Once this
+    # Why api.contract.path_parameters folds them into each operation first. Once this
     # fails, the fold is no longer needed for speed (it stays correct).
     from connexion.operations import OpenAPIOperation
 
@@ -132,7 +148,7 @@ def test_connexion_still_adds_path_parameters_to_the_specs_own_list():
 def test_the_swagger_ui_layer_still_mounts_one_router_per_api():
     from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 
-    # api.operations.SwaggerUIOnItsPaths reads the mount add_api adds last.
+    # api.contract.swagger_ui.SwaggerUIOnItsPaths reads the mount add_api adds last.
     assert inspect.getsource(SwaggerUIMiddleware.add_api).rstrip().endswith(
         "self.router.mount(api.base_path, app=api.router)")
     assert "await self.router(scope, receive, send)" in inspect.getsource(
@@ -150,7 +166,7 @@ def test_the_middleware_stack_is_still_built_from_its_list_of_classes():
 def test_the_call_chain_still_hops_to_a_thread_in_its_sync_async_decorator():
     from connexion.decorators.main import ASGIDecorator, BaseDecorator
 
-    # api/operations.py's DecoratorOnce replaces this property, which
+    # api/contract/call_chain.py's DecoratorOnce replaces this property, which
     # `decorate` applies first, innermost, around the handler.
     assert isinstance(vars(ASGIDecorator)["_sync_async_decorator"], property)
     assert "run_in_threadpool(function" in inspect.getsource(ASGIDecorator)
@@ -163,9 +179,9 @@ def test_files_are_still_asked_of_the_request_and_only_forms_hold_them():
     from connexion.lifecycle import ConnexionRequest
     from starlette.requests import Request
 
-    from api.operations import FORM_MEDIA_TYPES
+    from api.contract.call_chain import FORM_MEDIA_TYPES
 
-    # api/operations.py's RequestOnce answers `files()` without a form where
+    # api/contract/call_chain.py's RequestOnce answers `files()` without a form where
     # Starlette would build an empty one: these are the tests it repeats.
     assert "files=await request.files()" in inspect.getsource(AsyncParameterDecorator)
     assert "self._files = None" in inspect.getsource(ConnexionRequest.__init__)
@@ -181,7 +197,7 @@ def test_files_are_still_asked_of_the_request_and_only_forms_hold_them():
 def test_the_parameter_decorator_still_names_parameters_through_sanitize_fn():
     from connexion.decorators.parameter import AsyncParameterDecorator, BaseParameterDecorator
 
-    from api.operations import ParametersOnce  # noqa: F401 (what relies on it)
+    from api.contract.call_chain import ParametersOnce  # noqa: F401 (what relies on it)
 
     # ParametersOnce wraps the function chosen in __init__ in a cache.
     assert "self.sanitize_fn = " in inspect.getsource(BaseParameterDecorator.__init__)
@@ -204,7 +220,7 @@ def test_parameters_are_still_resolved_where_request_once_takes_them_over():
 
 
 def test_a_framework_response_still_passes_the_response_decorator_unchanged():
-    # api/resolver.py hands Connexion a finished Starlette response.
+    # api/contract/resolver.py hands Connexion a finished Starlette response.
     import asyncio
 
     from connexion.decorators.response import AsyncResponseDecorator
@@ -233,7 +249,7 @@ def test_request_validation_once_reads_the_media_type_as_connexion_does(headers,
 
     from connexion.middleware.request_validation import RequestValidationOperation
 
-    from api.operations import RequestValidationOnce
+    from api.contract.request_validation import RequestValidationOnce
 
     theirs, ours = (object.__new__(cls) for cls in (RequestValidationOperation,
                                                       RequestValidationOnce))
@@ -259,6 +275,6 @@ def test_uvicorns_httptools_protocol_still_has_what_the_bounded_head_overrides()
 
 
 def test_the_security_layer_still_leaves_the_user_and_token_info_in_the_scope():
-    # api/authorization/store_roles.py's Caller reads them there.
+    # api/policies/store_roles.py's Caller reads them there.
     source = inspect.getsource(connexion.security.SecurityHandlerFactory.verify_security)
     assert '"user": token_info.get("sub"' in source and '"token_info": token_info' in source

@@ -1,4 +1,4 @@
-"""A serving process settles its heap once its app is built (api/heap.py):
+"""A serving process settles its heap once its app is built (api/process/heap.py):
 checked in a fresh interpreter for each way the service is served."""
 
 import json
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from api.heap import YOUNG_GENERATION_THRESHOLD
+from api.process.heap import YOUNG_GENERATION_THRESHOLD
 from tests.live_server import server_env
 
 # What the process's collector holds after the app a server would run is built.

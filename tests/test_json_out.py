@@ -2,7 +2,7 @@
 
 import json
 
-from api.json_out import dumps, dumps_bytes
+from api.contract.json_out import dumps, dumps_bytes
 
 ITEM = {"id": 7, "name": "Käse ☕", "price": 0.1, "description": None, "tags": [],
         "created_at": "2026-11-26T10:00:00Z"}

@@ -1,9 +1,9 @@
-"""Quotas counted in this process (api/local_windows.py): `limits`' fixed
+"""Quotas counted in this process (api/policies/rate_limit_windows.py): `limits`' fixed
 window, counted at a cost that does not grow with the number of callers."""
 
 import pytest
 
-from api.local_windows import LocalWindows
+from api.policies.rate_limit_windows import LocalWindows
 
 KEY = ("read", "ip:192.0.2.1")
 

@@ -2,7 +2,7 @@
 
 import yaml
 
-from api.operations import path_parameters_in_operations
+from api.contract.path_parameters import path_parameters_in_operations
 from openapi import SPEC_PATH
 
 SPEC = {

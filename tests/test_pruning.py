@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from api import migrate
 from api.app import create_app
+from api.process import migrate
 from models import Database, IdempotencyKey, RevokedToken, User
 from tests.conftest import API, PASSWORD, TEST_HASHER, bearer
 from tests.test_cli import run_cli

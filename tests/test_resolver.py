@@ -1,4 +1,4 @@
-"""Handlers' results made responses in their worker thread (api/resolver.py),
+"""Handlers' results made responses in their worker thread (api/contract/resolver.py),
 with the content type checked against the operation's as Connexion checks it."""
 
 import json
@@ -6,7 +6,7 @@ import json
 import pytest
 from connexion.exceptions import NonConformingResponseHeaders
 
-from api.resolver import JSON, response
+from api.contract.resolver import JSON, response
 
 DOCUMENTED = frozenset({JSON, "application/problem+json"})
 

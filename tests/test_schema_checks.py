@@ -1,4 +1,4 @@
-"""jsonschema-rs in front of jsonschema (api/schema_checks.py): for every
+"""jsonschema-rs in front of jsonschema (api/contract/schema_checks.py): for every
 request schema of the spec, drawn values near and across its rules, the two
 agree; a value jsonschema-rs accepted and jsonschema refused would be a check
 dropped."""
@@ -11,9 +11,9 @@ from connexion.json_schema import resolve_refs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.json_body import parse_json
-from api.schema_checks import SchemaCheck, json_schema_of
-from api.validation import ParameterSchemaValidator, RequestSchemaValidator, compiled
+from api.contract.json_body import parse_json
+from api.contract.schema_checks import SchemaCheck, json_schema_of
+from api.contract.validation import ParameterSchemaValidator, RequestSchemaValidator, compiled
 from openapi import SPEC_PATH
 
 SPEC = resolve_refs(yaml.safe_load(SPEC_PATH.read_text()))

@@ -26,7 +26,7 @@ def test_serve_upgrades_a_fresh_database_and_answers(tmp_path, new_database):
         ("POST", "/api/v1/auth/register", 201),
     ]
     # Connexion's warnings go through the configured logging, formatted.
-    assert "WARNING api.errors: 401" in server.log()
+    assert "WARNING api.contract.problems: 401" in server.log()
 
 
 def test_serve_refuses_a_shared_database_without_a_secret_key(tmp_path):

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import jwt
 import pytest
 
-from api import tokens
-from api.tokens import InvalidToken, TokenService
+from api.identity import tokens
+from api.identity.tokens import InvalidToken, TokenService
 
 SERVICE = TokenService("s" * 40, timedelta(minutes=15), timedelta(days=30))
 USER = SimpleNamespace(id=7, is_admin=False)

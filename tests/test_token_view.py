@@ -1,7 +1,7 @@
 """The token view's rules, without a database: when it may answer, and what
 it learns from notifications and from this worker's own commits."""
 
-from api.token_view import USERS_KEPT, TokenView
+from api.identity.token_view import USERS_KEPT, TokenView
 
 
 class Clock:

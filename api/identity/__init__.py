@@ -1,1 +1,1 @@
-"""Who a caller is: what proves it besides the tokens of api/tokens.py."""
+"""Who a caller is: tokens and their revocations, passwords, accounts, devices."""

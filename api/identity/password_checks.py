@@ -12,9 +12,9 @@ password threads run niced (PASSWORD_CHECK_NICENESS), so that when reads
 and checks both want the machine's cores, the reads get them first.
 """
 
-from api.errors import api_problem
-from api.handler_threads import HandlerThreads
-from api.passwords import PasswordHasher
+from api.contract.problems import api_problem
+from api.identity.passwords import PasswordHasher
+from api.runtime.handler_threads import HandlerThreads
 
 RETRY_AFTER_SECONDS = 1
 # Added to the password threads' niceness: a check may wait for reads.

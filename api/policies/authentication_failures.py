@@ -19,10 +19,10 @@ refused after the quota.
 
 from connexion.exceptions import ProblemException
 
-from api.rate_limits import RateLimiter, address_key
-from api.request_context import services_of
-from api.spec_policy import OperationPolicy, routed_operation
-from api.tokens import InvalidToken
+from api.contract.spec_policy import OperationPolicy, routed_operation
+from api.identity.tokens import InvalidToken
+from api.policies.rate_limits import RateLimiter, address_key
+from api.runtime.request_context import services_of
 
 BEARER = b"bearer "
 

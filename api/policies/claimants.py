@@ -12,11 +12,11 @@ connection of its own.
   its host closes the socket; within DEAD_HOST_SECONDS (the keepalives this
   connection asks the server for) when the whole host is gone.
 - A claimant known neither way is taken to be alive; the CLAIM_LEASE of
-  api/idempotency.py is the last resort.
+  api/policies/idempotency.py is the last resort.
 
 A process whose lock connection drops names no lock in its claims until it
 holds the lock again. Its claims of that time may be taken over while it
-still runs; api/idempotency.py makes a create commit only while its claim is
+still runs; api/policies/idempotency.py makes a create commit only while its claim is
 still its own, so nothing is made twice.
 """
 
@@ -28,9 +28,10 @@ import secrets
 import socket
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+
+from api.runtime.own_connection import on_own_connection
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +41,8 @@ RELEASED = ""
 # without closing it is noticed after idle + interval × count seconds.
 KEEPALIVES = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
 DEAD_HOST_SECONDS = 11
-# How often the lock's connection is checked, and retried once lost.
+# How often the lock's connection is checked.
 CHECK_SECONDS = 1
-RECONNECT_SECONDS = 1
 
 LOCK_HELD = text(
     "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -83,22 +83,16 @@ class Claimants:
     async def hold_lock(self, database_url: str) -> None:
         """Hold this process's lock for as long as it runs (a lifespan task),
         taking it again after the connection is lost."""
-        conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
         try:
-            while True:
-                try:
-                    async with await psycopg.AsyncConnection.connect(
-                            conninfo, autocommit=True, connect_timeout=5) as connection:
-                        await self._hold_on(connection)
-                except Exception as exc:  # the database is away
-                    if self.lock_held:
-                        logger.warning("claimants: lock connection lost (%s); claims name "
-                                       "no lock until it is back", exc.__class__.__name__)
-                    self.lock_held = False
-                await asyncio.sleep(RECONNECT_SECONDS)
+            await on_own_connection(database_url, self._hold_on, self._lost)
         finally:
             self.lock_held = False
+
+    def _lost(self, exc: Exception) -> None:
+        if self.lock_held:
+            logger.warning("claimants: lock connection lost (%s); claims name no lock "
+                           "until it is back", exc.__class__.__name__)
+        self.lock_held = False
 
     async def _hold_on(self, connection) -> None:
         for name, seconds in KEEPALIVES.items():

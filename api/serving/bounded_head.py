@@ -14,7 +14,7 @@ a head whole before the app sees any of it:
   keep-alive timer is disarmed by every byte that arrives); here it gets
   408 and the connection closes.
 
-The app's own checks (api/request_guard.py: 414 past 8 KiB of URL, 431 past
+The app's own checks (api/policies/request_guard.py: 414 past 8 KiB of URL, 431 past
 32 KiB of headers) still answer heads within the bound, in the app's words.
 
 Served by `stores-api serve` (uvicorn's `http` option) and by the gunicorn
@@ -28,7 +28,7 @@ from http import HTTPStatus
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from api.request_guard import MAX_HEADER_BYTES, MAX_URL_BYTES
+from api.policies.request_guard import MAX_HEADER_BYTES, MAX_URL_BYTES
 
 # The URL and the headers the app accepts, and room for the request line,
 # the header names' separators and line ends.

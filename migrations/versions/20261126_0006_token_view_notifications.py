@@ -1,4 +1,4 @@
-"""Notifications for the workers' token views (api/token_view.py), PostgreSQL only.
+"""Notifications for the workers' token views (api/identity/token_view.py), PostgreSQL only.
 
 Every revocation, and every user deleted or whose admin flag changes, is
 announced on the `stores_api_tokens` channel when its transaction commits,

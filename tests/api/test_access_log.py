@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from api.logs import ACCESS_FLUSH_SECONDS, ACCESS_LOGGER, LineBatches, RequestIds
+from api.policies.access_log import ACCESS_LOGGER, RequestIds
+from api.process.logs import ACCESS_FLUSH_SECONDS, LineBatches
 from tests.conftest import bearer
 
 

@@ -259,7 +259,7 @@ def test_a_refused_password_is_never_repeated_back(client):
 
 
 def test_a_hash_of_another_cost_still_verifies_and_is_rehashed(client, db):
-    from api.passwords import PasswordHasher
+    from api.identity.passwords import PasswordHasher
 
     make_user(db, "costly")
     costly = db.scalar(select(User).where(User.username == "costly"))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
-import api.idempotency
+import api.policies.idempotency
 from api.policies.claimants import RELEASED, Claimants
 from models import IdempotencyKey, Store
 from tests.api.test_idempotency import KEY, claimed_without_answer, count, post_store
@@ -113,7 +113,7 @@ def test_a_request_whose_claim_was_taken_over_creates_nothing(
         client, auth, db, services, monkeypatch):
     """Its process was taken for dead (its lock connection dropped, say)
     while it ran: the claim is another's now, and the create is theirs to make."""
-    claim = api.idempotency.claim
+    claim = api.policies.idempotency.claim
 
     def taken_over_after_claiming(*args):
         outcome = claim(*args)
@@ -121,10 +121,10 @@ def test_a_request_whose_claim_was_taken_over_creates_nothing(
             connection.execute(update(IdempotencyKey).values(claimant=ELSEWHERE))
         return outcome
 
-    monkeypatch.setattr(api.idempotency, "claim", taken_over_after_claiming)
+    monkeypatch.setattr(api.policies.idempotency, "claim", taken_over_after_claiming)
     response = post_store(client, auth, b'{"name":"Twice"}')
     assert_problem(response, 409, "in progress")
-    monkeypatch.setattr(api.idempotency, "claim", claim)
+    monkeypatch.setattr(api.policies.idempotency, "claim", claim)
     assert count(db, Store) == 0
     row = db.scalars(select(IdempotencyKey).where(IdempotencyKey.key == KEY)).one()
     # Left as the new claimant has it: not released, no answer kept over theirs.

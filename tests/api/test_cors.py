@@ -58,7 +58,7 @@ def test_another_origin_gets_a_problem_and_no_permission(cors_app):
 
 
 def test_cors_origins_must_be_origins(tmp_path):
-    from api.config import Settings
+    from api.runtime.config import Settings
 
     with pytest.raises(ValueError, match="without a path"):
         Settings.from_env({"INSTANCE_PATH": str(tmp_path), "CORS_ORIGINS": "https://a.example/x"})

@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 import yaml
 
-from api.logs import ACCESS_LOGGER
+from api.policies.access_log import ACCESS_LOGGER
 from openapi import SPEC_PATH
 from tests.conftest import API, create
 

@@ -6,8 +6,8 @@ import re
 import pytest
 import yaml
 
-from api import migrate
 from api.app import create_app
+from api.process import migrate
 from openapi import SPEC_PATH
 from tests.conftest import API
 

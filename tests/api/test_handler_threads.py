@@ -1,6 +1,6 @@
 """A worker's threads and database pools: as many threads as HANDLER_THREADS,
 a session per handler call, and a pool of its own for the token lookups.
-The handler threads themselves (api/handler_threads.py): as many at once as
+The handler threads themselves (api/runtime/handler_threads.py): as many at once as
 asked, the caller's context carried over, a handler's outcome carried back."""
 
 import asyncio
@@ -15,7 +15,7 @@ import pytest
 from anyio import to_thread
 
 from api.app import create_app
-from api.handler_threads import HandlerThreads
+from api.runtime.handler_threads import HandlerThreads
 from tests.conftest import API, needs_postgres
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")

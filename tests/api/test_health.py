@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from api.app import create_app
-from api.config import Settings
+from api.runtime.config import Settings
 from openapi import SPEC_PATH
 from tests.conftest import API, assert_problem
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import jwt
 import pytest
 
-from api.json_body import MAX_DEPTH
-from api.request_guard import MAX_HEADER_BYTES, MAX_URL_BYTES
+from api.contract.json_body import MAX_DEPTH
+from api.policies.request_guard import MAX_HEADER_BYTES, MAX_URL_BYTES
 from tests.conftest import API, PASSWORD, assert_problem, assert_unauthorized, bearer
 
 SECRET = "my-password-1"
@@ -352,7 +352,7 @@ def test_a_content_type_no_http_client_would_send_is_not_a_media_type(value):
     # Servers other than uvicorn may pass bytes its parser refuses.
     from connexion.exceptions import ProblemException
 
-    from api.request_guard import _normalised_content_type
+    from api.policies.request_guard import _normalised_content_type
 
     with pytest.raises(ProblemException) as refused:
         _normalised_content_type(value, has_body=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from api.idempotency import CLAIM_LEASE, KEPT_FOR, request_fingerprint
+from api.policies.idempotency import CLAIM_LEASE, KEPT_FOR, request_fingerprint
 from models import IdempotencyKey, Item, Store, Tag
 from tests.conftest import API, assert_problem, bearer, login, make_user
 
@@ -210,15 +210,15 @@ def test_a_claim_of_a_dead_process_that_made_nothing_runs_afresh_at_once(client,
 
 def test_a_create_that_failed_after_its_commit_is_answered_by_the_next_retry(
         client, auth, db, monkeypatch):
-    import api.idempotency
+    import api.policies.idempotency
 
     def lost(*_args):
         raise ConnectionError("the database went away before the answer was kept")
 
-    keep = api.idempotency.keep
-    monkeypatch.setattr(api.idempotency, "keep", lost)
+    keep = api.policies.idempotency.keep
+    monkeypatch.setattr(api.policies.idempotency, "keep", lost)
     assert post(client, auth, "/stores", {"name": "Committed"}).status_code == 500
-    monkeypatch.setattr(api.idempotency, "keep", keep)
+    monkeypatch.setattr(api.policies.idempotency, "keep", keep)
     assert count(db, Store) == 1
     again = post(client, auth, "/stores", {"name": "Committed"})
     assert again.status_code == 201

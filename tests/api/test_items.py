@@ -52,6 +52,49 @@ def test_bad_prices_are_400_never_rounded(client, auth, store, price):
     assert_problem(new_item(client, auth, store, price=price), 400)
 
 
+def test_the_handler_gets_the_body_validation_parsed_with_its_price_a_decimal(
+        client, auth, store, monkeypatch):
+    import starlette.requests
+
+    import api.items
+
+    made = []
+    monkeypatch.setattr(api.items, "Item", lambda **fields: _item(made, fields))
+
+    def parsed_again(_request):
+        raise AssertionError("the body was parsed a second time")
+
+    monkeypatch.setattr(starlette.requests.Request, "json", parsed_again)
+    body = f'{{"name": "Exact", "price": 0.30, "store_id": {store["id"]}}}'
+    response = client.post(f"{API}/items", content=body,
+                           headers={**auth, "Content-Type": "application/json"})
+    assert response.status_code == 201, response.text
+    assert made[0]["price"] == Decimal("0.30") and isinstance(made[0]["price"], Decimal)
+
+
+def _item(made, fields):
+    from models import Item
+
+    made.append(fields)
+    return Item(**fields)
+
+
+def test_a_number_query_parameter_reaches_the_handler_as_written(client, auth, monkeypatch):
+    import api.items
+
+    bounds = []
+    paginate = api.items.paginate
+
+    def spying(query, *args):
+        bounds.extend(query.compile().params.values())
+        return paginate(query, *args)
+
+    monkeypatch.setattr(api.items, "paginate", spying)
+    assert client.get(f"{API}/items?min_price=0.1&max_price=-0", headers=auth).status_code == 200
+    assert Decimal("0.1") in bounds and all(isinstance(b, Decimal) for b in bounds)
+    assert str(bounds[-1]) == "0"  # -0 is 0
+
+
 def test_an_item_in_a_missing_store_is_422(client, auth):
     response = client.post(
         f"{API}/items", json={"name": "Lamp", "price": 1, "store_id": 4242}, headers=auth

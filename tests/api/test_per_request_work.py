@@ -2,7 +2,7 @@
 
 import pytest
 
-from api import validation
+from api.contract import validation
 from tests.conftest import API, PASSWORD
 
 
@@ -36,7 +36,7 @@ def test_validators_are_compiled_once_not_per_request(client, auth, store, monke
 
 @pytest.mark.parametrize("scheme", ["oauth2", "bearer"])
 def test_token_functions_are_inspected_once(app, scheme):
-    from api.security import security_map
+    from api.identity.security import security_map
 
     handler = security_map()[scheme]
     handler._accepts_kwarg.cache_clear()
@@ -81,7 +81,7 @@ def test_request_validation_is_set_up_once_per_operation(client, auth, store, mo
 
 
 def test_body_validators_kept_are_bounded_by_what_callers_send(app, client, auth, store):
-    from api.operations import BODY_VALIDATORS_KEPT, RequestValidationOnce
+    from api.contract.request_validation import BODY_VALIDATORS_KEPT, RequestValidationOnce
 
     item = client.post(f"{API}/items", headers=auth,
                        json={"name": "Tea", "price": 1, "store_id": store["id"]}).json()
@@ -105,7 +105,7 @@ def _operations(layers):
 
 
 def test_only_paths_that_can_lead_to_the_swagger_ui_go_through_its_router(app, client, auth):
-    from api.operations import SwaggerUIOnItsPaths
+    from api.contract.swagger_ui import SwaggerUIOnItsPaths
 
     assert client.get(f"{API}/health").status_code == 200  # builds the middleware stack
     (layer,) = [layer for layer in app.middleware.middleware_stack

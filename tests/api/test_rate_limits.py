@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from api.app import create_app
-from api.spec_policy import operation_policies
+from api.contract.spec_policy import operation_policies
 from openapi import SPEC_PATH
 from tests.conftest import API, PASSWORD, assert_problem, bearer, login, make_user
 
@@ -155,14 +155,14 @@ def test_with_redis_down_the_service_serves_counts_locally_and_logs(settings, db
     warnings = []
     handler = logging.Handler(logging.WARNING)
     handler.emit = lambda record: warnings.append(record.getMessage())
-    logging.getLogger("api.rate_limits").addHandler(handler)
+    logging.getLogger("api.policies.rate_limits").addHandler(handler)
     try:
         with app.test_client() as client:
             auth = bearer(login(client, "offline")["access_token"])
             answers = [client.post(f"{API}/stores", json={"name": f"S{n}"}, headers=auth
                                    ).status_code for n in range(7)]
     finally:
-        logging.getLogger("api.rate_limits").removeHandler(handler)
+        logging.getLogger("api.policies.rate_limits").removeHandler(handler)
     assert answers == [201] * 6 + [429]  # never a 500; the budget still holds
     assert any("rate-limit storage unavailable (ConnectionError)" in w for w in warnings)
 
@@ -175,8 +175,8 @@ def test_a_shared_windows_reset_is_never_more_than_the_window(monkeypatch):
 
     from limits import RateLimitItemPerSecond, WindowStats
 
-    from api.rate_limits import RateLimiter
-    from api.spec_policy import Quota
+    from api.contract.spec_policy import Quota
+    from api.policies.rate_limits import RateLimiter
 
     quota = Quota(name="read", quota=100, window=60, per="caller")
     item = RateLimitItemPerSecond(100, 60)

@@ -12,7 +12,7 @@ import copy
 import pytest
 import yaml
 
-from api.spec_policy import READ_METHODS, STORE_SCOPED_PATHS
+from api.contract.spec_policy import READ_METHODS, STORE_SCOPED_PATHS
 from openapi import SPEC_PATH
 from tests.conftest import (
     API,
@@ -155,8 +155,8 @@ def test_what_does_not_exist_is_404_or_422_for_anyone(client, stranger_auth):
 
 
 def test_a_handler_that_cannot_be_given_its_store_is_refused_at_start():
-    from api.authorization.store_roles import store_role_required
-    from api.spec_policy import StoreRole
+    from api.contract.spec_policy import StoreRole
+    from api.policies.store_roles import store_role_required
 
     def rename_thing(thing_id, body):
         pass

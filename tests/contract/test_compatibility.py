@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import api.cli
-from api.contract_diff import RELEASED, changes, latest_release, unreleased_breaks
+from api.contract.compatibility import RELEASED, changes, latest_release, unreleased_breaks
 from tests.contract.node import require_node
 
 BASE = {

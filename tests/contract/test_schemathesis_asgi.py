@@ -8,9 +8,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 import tests.contract.server_issued  # noqa: F401  (registers the data hooks)
-from api import migrate
 from api.app import create_app
-from api.config import Settings
+from api.process import migrate
+from api.runtime.config import Settings
 from tests.conftest import API, login, make_user
 
 ADMIN = "contract-admin"

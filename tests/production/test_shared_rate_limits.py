@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from api.accounts import new_user
-from api.passwords import PasswordHasher
+from api.identity.accounts import new_user
+from api.identity.passwords import PasswordHasher
 from models import Database
 from tests.http import call
 from tests.live_server import REDIS, live_server, redis_reachable

@@ -1,2 +1,0 @@
-"""Who may do what to which object, beyond what Connexion's security layer
-decides from the token alone."""

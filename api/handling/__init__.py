@@ -1,0 +1,1 @@
+"""What the resource handlers share: sessions, lookups, pagination, conditional requests, shapes."""

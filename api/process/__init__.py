@@ -1,0 +1,1 @@
+"""The serving process: its services, lifespan, logging, heap, migrations, pruning."""

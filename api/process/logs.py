@@ -1,0 +1,118 @@
+"""Logging: one configuration from LOG_LEVEL, for the service's own lines and
+for the access lines of api/policies/access_log.py, which go to stderr and to
+ACCESS_LOG when set.
+
+Access lines are written in batches: up to ACCESS_LINES_PER_WRITE of them, and
+none later than ACCESS_FLUSH_SECONDS after it was logged (`flush_access_log_every`
+runs in each worker's event loop) or than the worker's shutdown. A write gives
+up the GIL, and the event loop then waits for a handler thread to hand it
+back: one write per request cost the loop more than the line itself did
+(docs/performance.md). A worker killed outright loses at most the lines of
+its last ACCESS_FLUSH_SECONDS.
+"""
+
+import asyncio
+import logging
+import logging.config
+import logging.handlers
+
+from api.policies.access_log import ACCESS_LOGGER
+
+ACCESS_LINES_PER_WRITE = 128
+ACCESS_FLUSH_SECONDS = 0.5
+
+
+def configure_logging(level: str, access_log: str | None) -> None:
+    handlers = {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "access_stderr": {"class": "logging.StreamHandler", "formatter": "message"},
+    }
+    access_handlers = ["access_stderr_lines"]
+    handlers["access_stderr_lines"] = _batched("access_stderr")
+    if access_log:
+        handlers["access_file"] = {
+            "class": "logging.FileHandler",
+            "filename": access_log,
+            "formatter": "message",
+        }
+        handlers["access_file_lines"] = _batched("access_file")
+        access_handlers.append("access_file_lines")
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {
+                "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+                "message": {"format": "%(message)s"},
+            },
+            "handlers": handlers,
+            "loggers": {
+                "api": {"level": level, "handlers": ["stderr"], "propagate": False},
+                "alembic": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+                # The server's own lines (uvicorn is told to leave logging alone).
+                "uvicorn": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+                # Connexion narrates every security check at INFO: keep its warnings.
+                "connexion": {
+                    "level": level if level == "DEBUG" else "WARNING",
+                    "handlers": ["stderr"],
+                    "propagate": False,
+                },
+                # Logged on every login: its JSON and form bodies are both intended.
+                "connexion.operations.openapi3": {"level": "ERROR"},
+                ACCESS_LOGGER: {
+                    "level": "INFO",
+                    "handlers": access_handlers,
+                    "propagate": False,
+                },
+            },
+        }
+    )
+
+
+def _batched(target: str) -> dict:
+    # Flushed by count, by `flush_access_log_every`, and when closed at exit.
+    return {"class": "api.process.logs.LineBatches", "target": target,
+            "capacity": ACCESS_LINES_PER_WRITE, "flushLevel": logging.ERROR}
+
+
+class LineBatches(logging.handlers.MemoryHandler):
+    """The standard library's MemoryHandler, but a flush hands its lines to the
+    target's stream in one write: the base class emits them one by one, and a
+    StreamHandler writes and flushes each."""
+
+    def flush(self) -> None:
+        with self.lock:
+            records, self.buffer = self.buffer, []
+        target = self.target
+        if not records or target is None:
+            return
+        stream = getattr(target, "stream", None)
+        if stream is None:  # not a StreamHandler, or a closed file: one by one, as logging does
+            for record in records:
+                target.handle(record)
+            return
+        text = "".join(target.format(record) + target.terminator for record in records)
+        with target.lock:
+            try:
+                stream.write(text)
+                stream.flush()
+            except RecursionError:  # as StreamHandler.emit: never swallowed
+                raise
+            except Exception:
+                target.handleError(records[0])
+
+
+async def flush_access_log_every(seconds: float = ACCESS_FLUSH_SECONDS) -> None:
+    """Write out the waiting access lines every `seconds`, and once more when
+    cancelled at shutdown."""
+    try:
+        while True:
+            await asyncio.sleep(seconds)
+            flush_access_log()
+    finally:
+        flush_access_log()
+
+
+def flush_access_log() -> None:
+    for handler in logging.getLogger(ACCESS_LOGGER).handlers:
+        handler.flush()
