@@ -129,3 +129,28 @@ def test_a_request_whose_claim_was_taken_over_creates_nothing(
     row = db.scalars(select(IdempotencyKey).where(IdempotencyKey.key == KEY)).one()
     # Left as the new claimant has it: not released, no answer kept over theirs.
     assert (row.claimant, row.status, row.resource) == (ELSEWHERE, None, None)
+
+
+def test_the_lock_s_connection_is_tried_again_while_the_database_is_away(monkeypatch):
+    import asyncio
+
+    from api.runtime import own_connection
+
+    monkeypatch.setattr(own_connection, "RECONNECT_SECONDS", 0.01)
+    away = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"  # refused at once
+    claimants, lost = Claimants(away), []
+    monkeypatch.setattr(claimants, "_lost", lambda exc: lost.append(exc) or Claimants._lost(
+        claimants, exc))
+
+    async def hold_a_while():
+        task = asyncio.create_task(claimants.hold_lock(away))
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(lost) < 3 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(hold_a_while())
+    assert len(lost) >= 3  # told each time, and tried again
+    assert not claimants.lock_held
+    assert claimants.this_process().count(" ") == 2  # no lock named in a claim
