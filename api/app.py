@@ -22,6 +22,7 @@ from api.contract.request_validation import RequestValidationMiddlewareOnce
 from api.contract.resolver import SessionJSONResolver, handler_name
 from api.contract.spec_document import SpecDocument
 from api.contract.spec_policy import OperationPolicy, operation_policies
+from api.contract.spec_walk import operations_of
 from api.contract.swagger_ui import SwaggerUIOnItsPaths
 from api.contract.validation import validator_map
 from api.identity.security import security_map
@@ -62,14 +63,17 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
     settings = settings or settings_for_serving()
     services = Services.build(settings)
     record_creations(services.database)  # a keyed create and its key, in one transaction
+    # Loaded and walked once: every reader below reads these two.
     document = yaml.safe_load(spec_path.read_text())
+    operations = list(operations_of(document))
     # By the name Connexion's routing gives each request's operation: its handler's.
     policies = operation_policies(document, key=lambda op: (
-        handler_name(op.get("x-openapi-router-controller", ""), op["operationId"])))
+        handler_name(op.get("x-openapi-router-controller", ""), op["operationId"])),
+        operations=operations)
 
     app = StoresApp(services, policies, specification_dir=spec_path.parent)
     app.add_api(
-        path_parameters_in_operations(document),
+        path_parameters_in_operations(document, operations),
         resolver=SessionJSONResolver({
             operation_id: functools.partial(store_role_required, rule=policy.store_role)
             for operation_id, policy in policies.items() if policy.store_role}),
@@ -108,7 +112,7 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
     # Inside the exception middleware: its refusals become problems like any other.
     app.add_middleware(RequestGuard, MiddlewarePosition.BEFORE_SWAGGER,
                        max_body_bytes=settings.max_body_bytes, public_url=settings.public_url)
-    register_error_handlers(app, allowed_methods_in(document))
+    register_error_handlers(app, allowed_methods_in(operations))
     # Two of Connexion's layers with less work per request
     # (api/contract/request_validation.py, api/contract/swagger_ui.py).
     # Swapped last: the middleware positions above name Connexion's classes.

@@ -220,7 +220,11 @@ def openapi_scaffold(args) -> int:
     from api.contract import scaffold
     from openapi import SPEC_PATH
 
-    stubs = scaffold.missing_handlers(yaml.safe_load(SPEC_PATH.read_text()))
+    try:
+        stubs = scaffold.missing_handlers(yaml.safe_load(SPEC_PATH.read_text()))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     written = scaffold.write(stubs, root=Path(api.__file__).resolve().parent.parent)
     for stub, path in zip(stubs, written, strict=True):
         print(f"{stub.operation_id}: stub {stub.module}.{stub.function} in {path}")

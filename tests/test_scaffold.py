@@ -114,3 +114,15 @@ def test_a_stub_joins_an_existing_module_after_its_imports(tmp_path):
 def test_the_command_finds_every_operation_of_the_spec_handled(capsys):
     assert api.cli.main(["openapi", "scaffold"]) == 0
     assert capsys.readouterr().out == "every operation has its handler\n"
+
+
+@pytest.mark.parametrize("operation_id, controller", [
+    ('x"); import os; ("', "api.items"),
+    ("listThings", "api/../../etc"),
+    ("class", "api.items"),
+])
+def test_nothing_but_python_names_is_written_as_a_stub(operation_id, controller):
+    document = {"paths": {"/x": {"get": {"operationId": operation_id,
+                                         "x-openapi-router-controller": controller}}}}
+    with pytest.raises(ValueError, match="no module.function"):
+        scaffold.missing_handlers(document)

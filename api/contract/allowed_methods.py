@@ -3,14 +3,14 @@ knows but does not say (api/contract/problems.py writes the header)."""
 
 import re
 
-from api.contract.spec_walk import HTTP_METHODS, operations_of
+from api.contract.spec_walk import HTTP_METHODS, Operations
 from openapi import BASE_PATH
 
 
-def allowed_methods_in(document: dict):
+def allowed_methods_in(operations: Operations):
     """A function from a request path to the methods the spec has for it."""
     by_template: dict[str, list[str]] = {}
-    for template, method, _operation in operations_of(document):
+    for template, method, _operation in operations:
         by_template.setdefault(template, []).append(method.upper())
     routes = []
     for template, methods in by_template.items():

@@ -11,23 +11,23 @@ wins.
 
 import copy
 
-from api.contract.spec_walk import operations_of
+from api.contract.spec_walk import Operations, walked
 
 
-def path_parameters_in_operations(spec: dict) -> dict:
+def path_parameters_in_operations(spec: dict, operations: Operations | None = None) -> dict:
     """A copy of `spec` where each path's shared parameters are listed in each
     of its operations instead, unless the operation has its own of that name
     and location."""
-    spec = copy.deepcopy(spec)
-    for path, _method, operation in operations_of(spec):
-        shared = spec["paths"][path].get("parameters", [])
-        own = operation.setdefault("parameters", [])
-        named = {_name_and_location(spec, parameter) for parameter in own}
+    spec_copy = copy.deepcopy(spec)
+    for path, method, _operation in walked(spec, operations):
+        shared = spec_copy["paths"][path].get("parameters", [])
+        own = spec_copy["paths"][path][method].setdefault("parameters", [])
+        named = {_name_and_location(spec_copy, parameter) for parameter in own}
         own.extend(copy.deepcopy(parameter) for parameter in shared
-                   if _name_and_location(spec, parameter) not in named)
-    for item in spec["paths"].values():
+                   if _name_and_location(spec_copy, parameter) not in named)
+    for item in spec_copy["paths"].values():
         item.pop("parameters", None)
-    return spec
+    return spec_copy
 
 
 def _name_and_location(spec: dict, parameter: dict) -> tuple[str, str]:

@@ -10,6 +10,7 @@ problem+json. `openapi check` lists the stubs left, and fails while one is.
 
 import importlib
 import importlib.util
+import keyword
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +60,16 @@ def missing_handlers(document: dict) -> list[Stub]:
         if callable(handler_function(handler)):
             continue
         module_name, _, function = handler.rpartition(".")
+        if not all(_identifier(part) for part in handler.split(".")):
+            # Written into source code: nothing but Python names gets there.
+            raise ValueError(f"{handler!r} is no module.function to write a stub as")
         stubs.append(Stub(module_name, function, operation["operationId"],
                           _arguments(document, path, operation)))
     return stubs
+
+
+def _identifier(name: str) -> bool:
+    return name.isidentifier() and name.isascii() and not keyword.iskeyword(name)
 
 
 def write(stubs: list[Stub], root: Path) -> list[Path]:

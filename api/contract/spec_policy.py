@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 from connexion.middleware.abstract import ROUTING_CONTEXT
 
-from api.contract.spec_walk import operations_of
+from api.contract.spec_walk import Operations, walked
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = "#/components/parameters/IdempotencyKey"
@@ -97,10 +97,11 @@ def routed_operation(scope) -> str | None:
     return scope.get("extensions", {}).get(ROUTING_CONTEXT, {}).get("operation_id")
 
 
-def operation_policies(spec: dict, key=lambda operation: operation["operationId"]
-                       ) -> dict[str, OperationPolicy]:
+def operation_policies(spec: dict, key=lambda operation: operation["operationId"],
+                       operations: Operations | None = None) -> dict[str, OperationPolicy]:
     """Each operation's policy, by `key(operation)`: its operationId unless told."""
-    problems = policy_problems(spec)
+    operations = walked(spec, operations)
+    problems = policy_problems(spec, operations)
     if problems:
         raise ValueError("; ".join(problems))
     declared = spec.get("x-rate-limits", {})
@@ -108,7 +109,7 @@ def operation_policies(spec: dict, key=lambda operation: operation["operationId"
               for name, value in declared.get("policies", {}).items()}
     policies = {}
     failures = quotas.get(declared.get("authentication"))
-    for _path, method, operation in operations_of(spec):
+    for _path, method, operation in operations:
         names = operation.get("x-rate-limit", _default_quotas(declared, method))
         secured = operation.get("security", spec.get("security", [])) not in ([], [{}])
         policies[key(operation)] = OperationPolicy(
@@ -122,7 +123,7 @@ def operation_policies(spec: dict, key=lambda operation: operation["operationId"
     return policies
 
 
-def policy_problems(spec: dict) -> list[str]:
+def policy_problems(spec: dict, operations: Operations | None = None) -> list[str]:
     declared = spec.get("x-rate-limits", {})
     policies = declared.get("policies", {})
     problems = []
@@ -136,7 +137,7 @@ def policy_problems(spec: dict) -> list[str]:
                 or value.get("per") not in PER or value.get("counts", "requests") not in COUNTS:
             problems.append(f"x-rate-limits policy {name} needs quota, window (positive "
                             f"integers), per ({', '.join(PER)}) and optional counts")
-    for path, method, operation in operations_of(spec):
+    for path, method, operation in walked(spec, operations):
         operation_id = operation["operationId"]
         problems += store_role_problems(path, method, operation)
         names = operation.get("x-rate-limit", _default_quotas(declared, method))

@@ -9,8 +9,8 @@ connection of its own.
   start time.
 - On another host, it is known dead when its lock is free. The database
   frees a lock when its connection ends: at once when the process dies and
-  its host closes the socket; within DEAD_HOST_SECONDS (the keepalives this
-  connection asks the server for) when the whole host is gone.
+  its host closes the socket; within about 11 s (the KEEPALIVES this
+  connection asks the server for: 5 + 3 x 2) when the whole host is gone.
 - A claimant known neither way is taken to be alive; the CLAIM_LEASE of
   api/policies/idempotency.py is the last resort.
 
@@ -40,7 +40,6 @@ RELEASED = ""
 # Asked of the server for the lock's connection: a host that vanished
 # without closing it is noticed after idle + interval × count seconds.
 KEEPALIVES = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
-DEAD_HOST_SECONDS = 11
 # How often the lock's connection is checked.
 CHECK_SECONDS = 1
 
