@@ -39,7 +39,7 @@ test-fast: $(BIN)/stores-api
 lock:
 	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet pip-tools
 	.lock-venv/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
-		--extra test --extra bench --no-emit-index-url --no-emit-find-links \
+		--extra test --extra bench --extra otel --no-emit-index-url --no-emit-find-links \
 		--output-file requirements.lock pyproject.toml
 	rm -rf .lock-venv
 

@@ -74,6 +74,10 @@ class StoreRole:
 @dataclass(frozen=True)
 class OperationPolicy:
     operation_id: str
+    # `GET`, and the path as the spec writes it (`/stores/{store_id}`): what
+    # metrics, traces and logs name a request by, never the path it was sent to.
+    method: str = ""
+    path: str = ""
     quotas: tuple[Quota, ...] = ()
     idempotent_creates: bool = False
     deprecation: Deprecation | None = None
@@ -109,11 +113,13 @@ def operation_policies(spec: dict, key=lambda operation: operation["operationId"
               for name, value in declared.get("policies", {}).items()}
     policies = {}
     failures = quotas.get(declared.get("authentication"))
-    for _path, method, operation in operations:
+    for path, method, operation in operations:
         names = operation.get("x-rate-limit", _default_quotas(declared, method))
         secured = operation.get("security", spec.get("security", [])) not in ([], [{}])
         policies[key(operation)] = OperationPolicy(
             operation_id=operation["operationId"],
+            method=method.upper(),
+            path=path,
             quotas=tuple(quotas[name] for name in names),
             idempotent_creates=_takes_idempotency_key(operation),
             deprecation=_deprecation(operation.get("x-deprecation")),
