@@ -5,6 +5,7 @@ from api.handling.conditional import check_if_match, conditional_get
 from api.handling.pagination import paginate
 from api.handling.persistence import get_or_404
 from api.handling.representations import user_json
+from api.identity.accounts import is_last_admin
 from api.identity.token_view import note_user_changed
 from api.runtime.request_context import db
 from models import OWNER, Store, StoreMember, User
@@ -28,13 +29,8 @@ def delete_user(user_id):
     session = db()
     target = get_or_404(User, user_id, "user", lock=True)
     check_if_match(target, user_json, "user")
-    if target.is_admin:
-        # Lock the admins' rows so two admins cannot delete each other at once.
-        admins = session.scalars(
-            select(User.id).where(User.is_admin).with_for_update()
-        ).all()
-        if len(admins) <= 1:
-            raise conflict("the last admin cannot be deleted")
+    if is_last_admin(session, target):
+        raise conflict("the last admin cannot be deleted")
     _keep_their_stores_owned(user_id)
     session.delete(target)  # the database removes the user's memberships
     note_user_changed(session, user_id)  # its tokens stop working here at once

@@ -11,7 +11,7 @@ from api.identity import tokens
 from api.identity.tokens import InvalidToken, TokenService
 
 SERVICE = TokenService("s" * 40, timedelta(minutes=15), timedelta(days=30))
-USER = SimpleNamespace(id=7, is_admin=False)
+USER = SimpleNamespace(id=7, is_admin=False, session_generation=0)
 
 
 def test_a_remembered_token_still_expires(monkeypatch):

@@ -57,8 +57,8 @@ def test_expired_revocations_are_dropped():
 
 def test_a_user_change_forgets_the_user():
     view = TokenView(bound=1.0)
-    view.remember_user(7, True, view.user_changes())
-    assert view.admins == {7: True}
+    view.remember_user(7, (True, 0), view.user_changes())
+    assert view.admins == {7: (True, 0)}
     view.apply("user 7")
     assert view.admins == {}
 
@@ -67,7 +67,7 @@ def test_what_the_database_said_is_not_kept_when_a_user_changed_meanwhile():
     view = TokenView(bound=1.0)
     before = view.user_changes()
     view.apply("user 9")  # arrives while user 7 is being looked up
-    view.remember_user(7, False, before)
+    view.remember_user(7, (False, 0), before)
     assert view.admins == {}
 
 
@@ -80,7 +80,7 @@ def test_payloads_that_are_not_ours_change_nothing():
 
 def test_this_workers_commits_apply_at_once():
     view = TokenView(bound=1.0)
-    view.remember_user(5, True, view.user_changes())
+    view.remember_user(5, (True, 0), view.user_changes())
     view.apply_committed({"revoked": {"j9": 2e9}, "users": {5}})
     assert view.is_revoked(claims(jti="j9"))
     assert 5 not in view.admins
@@ -89,7 +89,7 @@ def test_this_workers_commits_apply_at_once():
 def test_a_new_snapshot_replaces_revocations_and_forgets_users():
     view = TokenView(bound=1.0)
     view.apply("revoked gone 2000000000")
-    view.remember_user(1, False, view.user_changes())
+    view.remember_user(1, (False, 0), view.user_changes())
     view.replace({"kept": 2e9})
     assert set(view.revoked) == {"kept"} and view.admins == {}
 
@@ -97,5 +97,5 @@ def test_a_new_snapshot_replaces_revocations_and_forgets_users():
 def test_the_users_remembered_are_bounded():
     view = TokenView(bound=1.0)
     for user_id in range(USERS_KEPT + 1):
-        view.remember_user(user_id, False, view.user_changes())
+        view.remember_user(user_id, (False, 0), view.user_changes())
     assert len(view.admins) <= USERS_KEPT

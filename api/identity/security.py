@@ -68,18 +68,30 @@ def _known_user(view, claims: dict) -> bool | None:
         return None
     if view.is_revoked(claims):
         raise OAuthProblem(detail=REVOKED)
-    return view.admins.get(int(claims["sub"]))
+    known = view.admins.get(int(claims["sub"]))
+    if known is None:
+        return None
+    return _of_this_generation(known, claims)
 
 
 def _live_token_user(services, claims: dict, check_jti: bool) -> bool:
     view = services.token_view
     changes = view.user_changes() if view else 0
     with services.database.reads.connect() as connection:
-        is_admin = live_token_user(connection, claims, check_jti=check_jti)
-    if is_admin is None:
+        user = live_token_user(connection, claims, check_jti=check_jti)
+    if user is None:
         raise OAuthProblem(detail=REVOKED)
     if view is not None:
-        view.remember_user(int(claims["sub"]), is_admin, changes)
+        view.remember_user(int(claims["sub"]), user, changes)
+    return _of_this_generation(user, claims)
+
+
+def _of_this_generation(user: tuple[bool, int], claims: dict) -> bool:
+    """`is_admin`, when the token was issued in its user's current session
+    generation; else its login was ended (`stores-api users revoke-sessions`)."""
+    is_admin, generation = user
+    if claims.get("gen", 0) != generation:
+        raise OAuthProblem(detail=REVOKED)
     return is_admin
 
 

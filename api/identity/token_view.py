@@ -47,7 +47,8 @@ class TokenView:
         self.bound = bound
         self.clock = clock
         self.revoked: dict[str, float] = {}  # id -> when it expires (epoch seconds)
-        self.admins: dict[int, bool] = {}  # user id -> is_admin, for users that exist
+        # user id -> (is_admin, session generation), for users that exist
+        self.admins: dict[int, tuple[bool, int]] = {}
         self.trusted_until = 0.0
         self._user_changes = 0
         # Handler threads apply their commits while the listener applies
@@ -70,7 +71,7 @@ class TokenView:
     def user_changes(self) -> int:
         return self._user_changes
 
-    def remember_user(self, user_id: int, is_admin: bool, changes_before: int) -> None:
+    def remember_user(self, user_id: int, user: tuple[bool, int], changes_before: int) -> None:
         """Keep what the database said of a user, unless a change to any user
         arrived while it was being asked (it might have been this one)."""
         with self._lock:
@@ -78,7 +79,7 @@ class TokenView:
                 return
             if len(self.admins) >= USERS_KEPT:
                 self.admins.clear()
-            self.admins[user_id] = is_admin
+            self.admins[user_id] = user
 
     def revoke(self, token_id: str, expires_at: float) -> None:
         with self._lock:

@@ -2,7 +2,9 @@
 
 Tokens are HS256 JWTs. Besides the standard claims each carries `sid`, the id of
 its rotation chain: every pair issued from one login shares it, so the chain can
-be revoked at once when a rotated refresh token is presented again.
+be revoked at once when a rotated refresh token is presented again; and `gen`,
+its user's session generation when it was issued: counting that up
+(`end_sessions`) ends every chain of the user at once.
 """
 
 import re
@@ -17,7 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.identity.token_view import note_revoked
+from api.identity.token_view import note_revoked, note_user_changed
 from models import RevokedToken, User
 
 ALGORITHM = "HS256"  # pinned: decoding accepts nothing else, `none` included
@@ -93,6 +95,7 @@ class TokenService:
             "type": token_type,
             "fresh": fresh,
             "scope": " ".join(scope),
+            "gen": user.session_generation or 0,
             "iat": now,
             "exp": now + lifetime,
         }
@@ -143,26 +146,36 @@ def well_formed(claims: dict) -> bool:
         if not isinstance(value, str) or not shape.fullmatch(value):
             return False
     return (int(claims["sub"]) <= MAX_USER_ID and isinstance(claims.get("fresh", False), bool)
-            and all(type(claims[name]) is int for name in ("iat", "exp")))
+            and all(type(claims[name]) is int for name in ("iat", "exp"))
+            and type(claims.get("gen", 0)) is int and 0 <= claims.get("gen", 0) <= MAX_USER_ID)
 
 
 # Built once: the check runs on every request, and building a statement costs
 # SQLAlchemy more than running it does.
-_LIVE_TOKEN_USER = select(User.is_admin).where(
+_LIVE_TOKEN_USER = select(User.is_admin, User.session_generation).where(
     User.id == bindparam("user_id"),
     ~exists().where(RevokedToken.jti.in_([bindparam("chain_id"), bindparam("token_id")])),
 )
 
 
 def live_token_user(connection: Connection, claims: dict, *, check_jti: bool = True
-                    ) -> bool | None:
-    """The token's user's `is_admin`, or None when the user is gone or the
-    token's chain (or, with `check_jti`, the token itself) has been revoked."""
-    return connection.scalar(_LIVE_TOKEN_USER, {
+                    ) -> tuple[bool, int] | None:
+    """The token's user's `is_admin` and session generation, or None when the
+    user is gone or the token's chain (or, with `check_jti`, the token
+    itself) has been revoked. The caller compares the generations."""
+    row = connection.execute(_LIVE_TOKEN_USER, {
         "user_id": int(claims["sub"]),
         "chain_id": claims["sid"],
         "token_id": claims["jti"] if check_jti else claims["sid"],
-    })
+    }).first()
+    return None if row is None else (row[0], row[1])
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """End every login of `user`, on every worker and host: each token
+    issued so far names an older generation from now on."""
+    user.session_generation = (user.session_generation or 0) + 1
+    note_user_changed(session, user.id)
 
 
 def revoke_token(session: Session, claims: dict, *, rotated_at: datetime | None = None) -> bool:
