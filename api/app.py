@@ -36,8 +36,11 @@ from api.policies.request_guard import RequestGuard
 from api.policies.response_headers import ResponseHeaders
 from api.policies.store_roles import store_role_required
 from api.process.lifespan import lifespan_of
+from api.process.metrics import publish_build_info
+from api.process.probes import OperatorEndpoints
 from api.process.services import Services
 from api.process.startup import settings_for_serving
+from api.process.tracing import start_tracing
 from api.runtime.config import Settings
 from openapi import BASE_PATH, SPEC_PATH
 
@@ -47,8 +50,9 @@ class StoresApp(AsyncApp):
     in a worker thread, with no WSGI framework and no second thread pool behind
     the middleware. `services` is what the app holds for its lifetime."""
 
-    def __init__(self, services: Services, policies: dict[str, OperationPolicy], **kwargs):
-        super().__init__(__name__, lifespan=lifespan_of(services, policies), **kwargs)
+    def __init__(self, services: Services, policies: dict[str, OperationPolicy],
+                 on_shutdown=None, **kwargs):
+        super().__init__(__name__, lifespan=lifespan_of(services, policies, on_shutdown), **kwargs)
         # Connexion builds each operation's call chain per request; ApiOnce
         # builds it once (api/contract/call_chain.py). `api_cls` is private:
         # tests/test_connexion_seams.py fails if an upgrade moves it.
@@ -71,7 +75,12 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
         handler_name(op.get("x-openapi-router-controller", ""), op["operationId"])),
         operations=operations)
 
-    app = StoresApp(services, policies, specification_dir=spec_path.parent)
+    # Traces when an OTLP collector is set (api/process/tracing.py): set up
+    # here, so in each worker after gunicorn's fork.
+    tracing = (start_tracing(settings, services.database, policies)
+               if settings.otel_exporter_endpoint else None)
+    app = StoresApp(services, policies, specification_dir=spec_path.parent,
+                    on_shutdown=tracing.shutdown if tracing else None)
     app.add_api(
         path_parameters_in_operations(document, operations),
         resolver=SessionJSONResolver({
@@ -89,7 +98,19 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
             swagger_ui_config={"persistAuthorization": True, "tryItOutEnabled": True},
         ),
     )
-    app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION)
+    # Outermost, in this order: probes and scrapes are answered before
+    # anything would log, count or limit them; then every other request is
+    # logged and counted, whatever answers it.
+    app.add_middleware(OperatorEndpoints, MiddlewarePosition.BEFORE_EXCEPTION,
+                       database_url=settings.database_url, metrics=settings.metrics_enabled,
+                       metrics_allowed=settings.metrics_allowed_ips)
+    if settings.metrics_enabled:
+        publish_build_info(document["info"]["version"])
+    if tracing:
+        # Outside the access log, whose line carries the span's trace id.
+        app.add_middleware(tracing.middleware, MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION,
+                       policies=policies, metrics=settings.metrics_enabled)
     app.add_middleware(ResponseHeaders, MiddlewarePosition.BEFORE_EXCEPTION,
                        docs_prefixes=(f"{BASE_PATH}/ui", f"{BASE_PATH}/docs"))
     if settings.cors_origins:

@@ -9,6 +9,7 @@ from api.identity.accounts import new_user
 from api.identity.device_tokens import DEVICE_TOKEN_HEADER
 from api.identity.tokens import REFRESH, InvalidToken, revoke_chain, revoke_token
 from api.policies.rate_limits import CredentialBudget
+from api.runtime.metrics import LOGIN_FAILURES, REFRESH_TOKEN_REUSES, TOKEN_REFRESHES
 from api.runtime.request_context import (
     current_scope,
     db,
@@ -61,6 +62,7 @@ async def login(body):
         await budget.release()  # no verdict on the password
         raise
     if not ok:
+        LOGIN_FAILURES.inc()
         raise unauthorized("the username or the password is wrong")
     await budget.release()
     if new_hash:  # an older scheme or cost: store the current one from now on
@@ -103,6 +105,7 @@ def refresh_tokens(token_info):
     if rotated_at is None:
         revoke_chain(session, claims, settings.refresh_token_lifetime)
         session.commit()
+        REFRESH_TOKEN_REUSES.inc()
         raise unauthorized(
             "the refresh token was already used; every token of this login is revoked"
         )
@@ -110,6 +113,7 @@ def refresh_tokens(token_info):
     if user is None:  # deleted since the security layer looked
         raise unauthorized("the token's user no longer exists")
     session.commit()
+    TOKEN_REFRESHES.inc()
     return services().tokens.rotated_pair(user, claims, rotated_at)
 
 

@@ -1,4 +1,4 @@
-"""The `stores-api` command: serve, migrate, make the first admin, check the spec."""
+"""The `stores-api` command: serve, migrate, make admins and manage accounts, check the spec."""
 
 import argparse
 import getpass
@@ -47,6 +47,29 @@ def parser() -> argparse.ArgumentParser:
     )
     admin.set_defaults(run=create_admin)
 
+    users_cmd = commands.add_parser("users", help="manage accounts as an admin would")
+    users_commands = users_cmd.add_subparsers(required=True, metavar="ACTION")
+    users_commands.add_parser(
+        "list", help="every account: id, username, admin or not"
+    ).set_defaults(run=users_list)
+    promote = users_commands.add_parser("promote", help="make an account an admin")
+    promote.add_argument("username")
+    promote.set_defaults(run=users_promote)
+    demote = users_commands.add_parser(
+        "demote", help="take the admin role from an account (never from the last admin)")
+    demote.add_argument("username")
+    demote.set_defaults(run=users_demote)
+    set_password = users_commands.add_parser("set-password", help="replace an account's password")
+    set_password.add_argument("username")
+    set_password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    set_password.set_defaults(run=users_set_password)
+    revoke = users_commands.add_parser(
+        "revoke-sessions", help="end every login of an account, on every worker and host")
+    revoke.add_argument("username")
+    revoke.set_defaults(run=users_revoke_sessions)
+
     commands.add_parser(
         "prune", help="delete expired token revocations and idempotency keys"
     ).set_defaults(run=prune)
@@ -89,21 +112,29 @@ def serve(args) -> int:
         if args.reload:
             print("error: --reload is for one process; leave out --workers", file=sys.stderr)
             return 2
-        server.GunicornServer(args.host, args.port, args.workers, settings.trusted_proxies).run()
+        if settings.metrics_enabled:
+            # Before the fork: each worker counts into the files a scrape sums.
+            from api.process.metrics import share_between_workers
+
+            share_between_workers(settings.metrics_dir)
+        server.GunicornServer(args.host, args.port, args.workers, settings.trusted_proxies,
+                              metrics_shared=settings.metrics_enabled).run()
         return 0
 
     import uvicorn
 
-    uvicorn.run(
-        "api.server:app_for_serving",
-        factory=True,
+    options = dict(
         host=args.host,
         port=args.port,
-        reload=args.reload,
         access_log=False,  # the service writes its own, structured access log
         log_config=None,  # logging is set up once, above: uvicorn's would close its handlers
         **server.uvicorn_options(settings.trusted_proxies),
     )
+    if args.reload:  # development: no draining
+        uvicorn.run("api.server:app_for_serving", factory=True, reload=True, **options)
+        return 0
+    config = uvicorn.Config("api.server:app_for_serving", factory=True, **options)
+    server.DrainingServer(config, settings.shutdown_delay_seconds).run()
 
 
 def db_upgrade(args) -> None:
@@ -129,14 +160,10 @@ def create_admin(args) -> int:
     from api.identity.passwords import PasswordHasher
     from models import Database, User
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat the password: ") != password:
-            print("error: the passwords differ", file=sys.stderr)
-            return 1
-    problems = credential_problems(args.username, password)
+    password = read_password(args)
+    if password is None:
+        return 1
+    problems = credential_problems(username=args.username, password=password)
     if problems:
         print(f"error: {problems}", file=sys.stderr)
         return 1
@@ -161,8 +188,21 @@ def create_admin(args) -> int:
     return 0
 
 
-def credential_problems(username: str, password: str) -> str | None:
-    """Check the credentials against the spec's own Credentials schema."""
+def read_password(args) -> str | None:
+    """One line of standard input with --password-stdin, else asked twice;
+    None (and a message) when the two answers differ."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat the password: ") != password:
+        print("error: the passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
+def credential_problems(**credentials: str) -> str | None:
+    """Check a username, a password or both against the spec's own schemas
+    (Username, Password), as the API checks them."""
     from jsonschema import Draft4Validator
 
     from openapi import SPEC_PATH
@@ -171,16 +211,125 @@ def credential_problems(username: str, password: str) -> str | None:
     schemas = spec["components"]["schemas"]
     schema = {
         "type": "object",
-        "properties": {
-            "username": schemas["Username"],
-            "password": schemas["Password"],
-        },
+        "properties": {name: schemas[name.capitalize()] for name in credentials},
     }
-    errors = sorted(
-        Draft4Validator(schema).iter_errors({"username": username, "password": password}),
-        key=str,
-    )
-    return "; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors) or None
+    errors = sorted(Draft4Validator(schema).iter_errors(credentials), key=str)
+    return "; ".join(map(_problem, errors)) or None
+
+
+def _problem(error) -> str:
+    field = "/".join(map(str, error.path))
+    if error.schema.get("format") == "password":
+        # jsonschema's message quotes the value, and a password is never printed.
+        return f"{field}: {error.validator} is {error.validator_value!r}"
+    return f"{field}: {error.message}"
+
+
+def users_list(args) -> None:
+    from sqlalchemy import select
+
+    from models import Database, User
+
+    database = Database(Settings.from_env().database_url, pool_size=1)
+    try:
+        with database.read_session() as session:
+            print("id\tusername\tadmin")
+            for user_id, username, is_admin in session.execute(
+                    select(User.id, User.username, User.is_admin).order_by(User.id)):
+                print(f"{user_id}\t{username}\t{'yes' if is_admin else 'no'}")
+    finally:
+        database.dispose()
+
+
+def users_promote(args) -> int:
+    return _change_user(args.username, _make_admin)
+
+
+def users_demote(args) -> int:
+    return _change_user(args.username, _unmake_admin)
+
+
+def users_set_password(args) -> int:
+    from api.identity.passwords import PasswordHasher
+
+    password = read_password(args)
+    if password is None:
+        return 1
+    problems = credential_problems(password=password)
+    if problems:
+        print(f"error: {problems}", file=sys.stderr)
+        return 1
+    password_hash = PasswordHasher.from_settings(Settings.from_env()).hash(password)
+
+    def replace_password(session, user) -> str:
+        from api.identity.tokens import end_sessions
+
+        user.password_hash = password_hash
+        # A password replaced by an operator is one thought known to others:
+        # whoever signed in with it is signed out.
+        end_sessions(session, user)
+        return f"password of {user.username!r} replaced; every login of it ended"
+
+    return _change_user(args.username, replace_password)
+
+
+def users_revoke_sessions(args) -> int:
+    def end_every_login(session, user) -> str:
+        from api.identity.tokens import end_sessions
+
+        end_sessions(session, user)
+        return f"every login of {user.username!r} ended"
+
+    return _change_user(args.username, end_every_login)
+
+
+def _make_admin(session, user) -> str:
+    from api.identity.accounts import set_admin
+
+    if user.is_admin:
+        return f"{user.username!r} is an admin already"
+    set_admin(session, user, True)
+    return f"{user.username!r} is an admin"
+
+
+def _unmake_admin(session, user) -> str:
+    from api.identity.accounts import is_last_admin, set_admin
+
+    if not user.is_admin:
+        return f"{user.username!r} is not an admin"
+    if is_last_admin(session, user):
+        raise _Refused(f"{user.username!r} is the last admin: make another admin first")
+    set_admin(session, user, False)
+    return f"{user.username!r} is no longer an admin"
+
+
+class _Refused(Exception):
+    """A change the API would refuse too; its message is for the operator."""
+
+
+def _change_user(username: str, change) -> int:
+    """Lock the user's row, apply `change(session, user)` and commit; print
+    what it answers. Unknown user or a refused change: a message, status 1."""
+    from api.identity.accounts import user_named
+    from models import Database
+
+    database = Database(Settings.from_env().database_url, pool_size=1)
+    try:
+        with database.session() as session:
+            user = user_named(session, username, lock=True)
+            if user is None:
+                print(f"error: no user named {username!r}", file=sys.stderr)
+                return 1
+            try:
+                done = change(session, user)
+            except _Refused as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            session.commit()
+    finally:
+        database.dispose()
+    print(done)
+    return 0
 
 
 def prune(args) -> None:

@@ -1,10 +1,9 @@
-from importlib.metadata import PackageNotFoundError, version
-
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from api.contract.problems import database_unavailable
 from api.runtime.request_context import db
+from api.runtime.version import package_version
 
 
 def get_health():
@@ -12,11 +11,4 @@ def get_health():
         db().execute(text("SELECT 1"))
     except DBAPIError:
         raise database_unavailable() from None
-    return {"status": "ok", "database": "ok", "version": _version()}
-
-
-def _version() -> str:
-    try:
-        return version("stores-api")
-    except PackageNotFoundError:
-        return "0+unknown"
+    return {"status": "ok", "database": "ok", "version": package_version()}

@@ -149,7 +149,8 @@ async def run(scenario: str, requests: int, profile: str | None) -> None:
                                   "LOG_LEVEL": "WARNING", "RATE_LIMIT_SCALE": "1000000",
                                   "PRUNE_INTERVAL_SECONDS": "0",
                                   "TOKEN_VIEW_BOUND_SECONDS": "60"})
-    configure_logging(settings.log_level, settings.access_log)  # as `serve` does
+    # As `serve` does:
+    configure_logging(settings.log_level, settings.access_log, settings.log_format)
     driver = Driver(create_app(settings))
     settle_heap()  # as a serving process does once its app is built (api/server.py)
     await driver.start()

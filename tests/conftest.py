@@ -101,7 +101,7 @@ def settings(database_url, tmp_path_factory):
 def app(settings):
     # As the command line does before it builds the app: whoever reads the
     # settings sets up logging from them (api/process/startup.py).
-    configure_logging(settings.log_level, settings.access_log)
+    configure_logging(settings.log_level, settings.access_log, settings.log_format)
     return create_app(settings)
 
 

@@ -49,6 +49,9 @@ def server_env(tmp_path: Path, database_url: str | None, **overrides) -> dict:
         # from one address and a few users: the spec's quotas, scaled up by
         # configuration. Tests of the limits themselves set their own scale.
         "RATE_LIMIT_SCALE": "1000",
+        # Stopped by the test, not taken out of a load balancer: no delay
+        # (tests/production/test_draining.py sets its own).
+        "SHUTDOWN_DELAY_SECONDS": "0",
         **overrides,
     }
 

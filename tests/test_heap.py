@@ -16,17 +16,17 @@ import gc, json
 print(json.dumps({"frozen": gc.get_freeze_count(), "tracked": len(gc.get_objects()),
                   "threshold": gc.get_threshold()}))
 """
-# `stores-api serve` (one process): uvicorn's own import of the factory it is given.
+# `stores-api serve` (one process): uvicorn's own load of the factory it is
+# given, by the server the command runs.
 BY_UVICORN = """
-import uvicorn
-from uvicorn.importer import import_from_string
+from api import server
 
-def run(target, factory=False, **options):
-    assert factory
-    import_from_string(target)()
+def run(self, sockets=None):
+    assert self.config.factory
+    self.config.load()
     exec(REPORT)
 
-uvicorn.run = run
+server.DrainingServer.run = run
 from api.cli import main
 main(["serve", "--port", "1"])
 """

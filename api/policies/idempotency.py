@@ -49,6 +49,7 @@ from api.contract.spec_policy import (
 from api.handling.representations import item_json, store_json, tag_json
 from api.policies.claimants import RELEASED
 from api.policies.store_roles import Caller, check_store_role
+from api.runtime.metrics import IDEMPOTENCY_KEYS
 from api.runtime.request_context import current_scope, handler_threads_of, services_of
 from models import WITH_TAGS, IdempotencyKey, Item, Store, Tag
 from openapi import BASE_PATH
@@ -101,10 +102,13 @@ class IdempotencyMiddleware:
         outcome = await threads.run(claim, database, services.claimants, user_id, key,
                                     fingerprint, claimant)
         if outcome == OTHER_REQUEST:
+            IDEMPOTENCY_KEYS.labels("unprocessable").inc()
             raise api_problem(422, "this Idempotency-Key was used for a different request")
         if outcome == IN_FLIGHT:
+            IDEMPOTENCY_KEYS.labels("conflict").inc()
             raise api_problem(409, IN_PROGRESS)
         if outcome == CREATED_THEN_DELETED:
+            IDEMPOTENCY_KEYS.labels("conflict").inc()
             raise api_problem(409, "what this request created has been deleted since")
         if outcome == CLAIMED:
             scope["state"][CLAIM_STATE] = (user_id, key, claimant)
@@ -112,6 +116,7 @@ class IdempotencyMiddleware:
             rule = self.policies[operation_id].store_role
             if rule is not None:
                 await threads.run(check_replay, database, rule, scope, body)
+            IDEMPOTENCY_KEYS.labels("replayed").inc()
             return await _replay(outcome, send)
 
         start, chunks = None, []

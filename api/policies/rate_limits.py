@@ -31,6 +31,7 @@ from starlette.datastructures import MutableHeaders
 from api.contract.problems import api_problem
 from api.contract.spec_policy import OperationPolicy, Quota, routed_operation
 from api.policies.rate_limit_windows import LocalWindows
+from api.runtime.metrics import RATE_LIMIT_REFUSALS
 
 logger = logging.getLogger(__name__)
 RETRY_REDIS_SECONDS = 5
@@ -57,6 +58,7 @@ class Verdict:
         return headers
 
     def problem(self):
+        RATE_LIMIT_REFUSALS.labels(self.quota.name).inc()
         return api_problem(
             429, f"the {self.quota.name} rate limit of {self.limit} per {self.quota.window} "
                  "seconds is used up", headers=self.headers())
@@ -87,6 +89,16 @@ class RateLimiter:
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS))
         return self._shared
+
+    async def storage_answers(self) -> bool | None:
+        """Whether the shared storage answers a ping; None without one."""
+        shared = self._shared_strategy()
+        if shared is None:
+            return None
+        try:
+            return bool(await shared.storage.check())
+        except Exception:  # any failure is the answer: it does not
+            return False
 
     def limit(self, quota: Quota) -> int:
         return max(1, math.floor(quota.quota * self.scale))

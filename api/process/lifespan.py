@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
@@ -11,12 +12,14 @@ from api.identity.password_checks import PASSWORD_CHECK_NICENESS, PasswordChecks
 from api.identity.token_view import keep_current
 from api.policies.rate_limits import RateLimiter
 from api.process.logs import flush_access_log_every
+from api.process.metrics import sample_pools_every
 from api.process.pruning import prune_every
 from api.process.services import Services
 from api.runtime.handler_threads import HandlerThreads
 
 
-def lifespan_of(services: Services, policies: dict[str, OperationPolicy]):
+def lifespan_of(services: Services, policies: dict[str, OperationPolicy],
+                on_shutdown: Callable[[], None] | None = None):
     """The app's lifespan: it starts the threads that do the worker's
     database work (api/runtime/handler_threads.py) and sizes anyio's default pool,
     where Connexion runs error handlers (40 threads unless told), alike;
@@ -24,7 +27,9 @@ def lifespan_of(services: Services, policies: dict[str, OperationPolicy]):
     pruning of expired rows in this event loop, and yields what Starlette
     then puts on every request's `scope["state"]` (api.runtime.request_context). On
     PostgreSQL it also keeps the token view current (api.identity.token_view) and
-    holds this process's claimant lock (api/policies/claimants.py)."""
+    holds this process's claimant lock (api/policies/claimants.py).
+    `on_shutdown` runs last, off the event loop (tracing's flush,
+    api/process/tracing.py)."""
     settings = services.settings
 
     @asynccontextmanager
@@ -47,6 +52,9 @@ def lifespan_of(services: Services, policies: dict[str, OperationPolicy]):
         if services.token_view is not None:
             tasks.append(asyncio.create_task(
                 keep_current(services.token_view, settings.database_url)))
+        if settings.metrics_enabled:
+            tasks.append(asyncio.create_task(sample_pools_every(
+                (services.database.engine, services.database.reads))))
         if services.claimants.on_postgres:
             tasks.append(asyncio.create_task(
                 services.claimants.hold_lock(settings.database_url)))
@@ -60,5 +68,7 @@ def lifespan_of(services: Services, policies: dict[str, OperationPolicy]):
                     await task
             handler_threads.shutdown()
             password_checks.shutdown()
+            if on_shutdown is not None:
+                await to_thread.run_sync(on_shutdown)
 
     return lifespan

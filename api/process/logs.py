@@ -1,6 +1,8 @@
-"""Logging: one configuration from LOG_LEVEL, for the service's own lines and
-for the access lines of api/policies/access_log.py, which go to stderr and to
-ACCESS_LOG when set.
+"""Logging: one configuration from LOG_LEVEL and LOG_FORMAT, for the
+service's own lines and for the access lines of api/policies/access_log.py,
+which go to stderr and to ACCESS_LOG when set. Access lines are JSON objects
+whatever the format; LOG_FORMAT=json makes the service's own lines JSON
+objects too (`JsonLines`), so that one pipeline reads both.
 
 Access lines are written in batches: up to ACCESS_LINES_PER_WRITE of them, and
 none later than ACCESS_FLUSH_SECONDS after it was logged (`flush_access_log_every`
@@ -15,6 +17,10 @@ import asyncio
 import logging
 import logging.config
 import logging.handlers
+from datetime import UTC, datetime
+
+import orjson
+from connexion.context import scope as request_scope
 
 from api.policies.access_log import ACCESS_LOGGER
 
@@ -22,7 +28,7 @@ ACCESS_LINES_PER_WRITE = 128
 ACCESS_FLUSH_SECONDS = 0.5
 
 
-def configure_logging(level: str, access_log: str | None) -> None:
+def configure_logging(level: str, access_log: str | None, log_format: str = "text") -> None:
     handlers = {
         "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
         "access_stderr": {"class": "logging.StreamHandler", "formatter": "message"},
@@ -42,7 +48,8 @@ def configure_logging(level: str, access_log: str | None) -> None:
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {
-                "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+                "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+                if log_format == "text" else {"()": "api.process.logs.JsonLines"},
                 "message": {"format": "%(message)s"},
             },
             "handlers": handlers,
@@ -67,6 +74,31 @@ def configure_logging(level: str, access_log: str | None) -> None:
             },
         }
     )
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, and the request
+    id (and trace id) of the request being answered, when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        try:  # Connexion's context of the request this thread or task serves
+            state = request_scope.get("state", {})
+        except (RuntimeError, LookupError):  # none: a line of the process's own
+            state = {}
+        if "request_id" in state:
+            line["request_id"] = state["request_id"]
+        if "trace_id" in state:
+            line["trace_id"] = state["trace_id"]
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(line).decode()
 
 
 def _batched(target: str) -> dict:

@@ -4,6 +4,7 @@ from importlib import resources
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 
 def alembic_config(database_url: str) -> Config:
@@ -14,6 +15,11 @@ def alembic_config(database_url: str) -> Config:
     # ConfigParser interpolation: a literal % in a password must be doubled.
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
+
+
+def script_directory(database_url: str) -> ScriptDirectory:
+    """The migrations as Alembic knows them: heads, revisions, messages."""
+    return ScriptDirectory.from_config(alembic_config(database_url))
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

@@ -11,5 +11,5 @@ def settings_for_serving() -> Settings:
     """From the environment, checked for serving, with logging set up from them."""
     settings = Settings.from_env()
     settings.check_secret_for_serving()
-    configure_logging(settings.log_level, settings.access_log)
+    configure_logging(settings.log_level, settings.access_log, settings.log_format)
     return settings

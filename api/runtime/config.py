@@ -1,5 +1,6 @@
 """Configuration, read once from the environment into one object."""
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -75,6 +76,22 @@ class Settings:
     # within this many seconds, without a database round trip per request
     # (api/identity/token_view.py); 0: every request asks the database.
     token_view_bound_seconds: float = 1.0
+    # GET /metrics for Prometheus (api/process/probes.py), to loopback and
+    # these addresses or networks only.
+    metrics_enabled: bool = True
+    metrics_allowed_ips: tuple[str, ...] = ()
+    # Where gunicorn's workers keep their metrics for a scrape to sum; unset,
+    # `serve --workers` makes a temporary directory.
+    metrics_dir: Path | None = None
+    # After SIGTERM, /readyz answers 503 and the process serves on for this
+    # long, for the load balancer to take it out; then it drains.
+    shutdown_delay_seconds: float = 5.0
+    # `text`: the service's own lines as text; `json`: one object a line
+    # (access lines are JSON either way).
+    log_format: str = "text"
+    # An OTLP/HTTP collector's base URL: set, each request is traced
+    # (api/process/tracing.py, the extra `otel`); unset, tracing costs nothing.
+    otel_exporter_endpoint: str | None = None
     # True when JWT_SECRET_KEY was unset and the instance folder's key is used.
     secret_key_generated: bool = False
 
@@ -122,6 +139,13 @@ class Settings:
             rate_limit_ipv6_prefix=int(env.get("RATE_LIMIT_IPV6_PREFIX", 64)),
             prune_interval_seconds=float(env.get("PRUNE_INTERVAL_SECONDS", 3600)),
             token_view_bound_seconds=float(env.get("TOKEN_VIEW_BOUND_SECONDS", 1)),
+            otel_exporter_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+            metrics_enabled=_flag(env.get("METRICS_ENABLED", "true")),
+            metrics_allowed_ips=_list(env.get("METRICS_ALLOWED_IPS", "")),
+            metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]).absolute()
+            if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
+            shutdown_delay_seconds=float(env.get("SHUTDOWN_DELAY_SECONDS", 5)),
+            log_format=env.get("LOG_FORMAT", "text").strip().lower(),
         )
         values.update(overrides)
         if not timedelta(0) <= values["refresh_reuse_leeway"] <= timedelta(seconds=60):
@@ -142,6 +166,16 @@ class Settings:
             raise ValueError(f"TOKEN_VIEW_BOUND_SECONDS must be 0, or {2 * BEAT_SECONDS} to 60")
         if not 0 < values["request_head_timeout_seconds"] <= 300:
             raise ValueError("REQUEST_HEAD_TIMEOUT_SECONDS must be more than 0, at most 300")
+        for network in values["metrics_allowed_ips"]:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError("METRICS_ALLOWED_IPS must list addresses or networks "
+                                 "(10.0.0.5, 10.0.0.0/8), separated by commas") from None
+        if not 0 <= values["shutdown_delay_seconds"] <= 120:
+            raise ValueError("SHUTDOWN_DELAY_SECONDS must be 0 to 120")
+        if values["log_format"] not in ("text", "json"):
+            raise ValueError("LOG_FORMAT must be text or json")
         if values["max_body_bytes"] < 1024:
             raise ValueError("MAX_BODY_BYTES must be at least 1024")
         if values["public_url"]:

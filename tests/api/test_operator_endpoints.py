@@ -1,0 +1,244 @@
+"""/livez, /readyz and /metrics: outside the contract, for operators."""
+
+import dataclasses
+import json
+import logging
+import uuid
+
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.app import create_app
+from api.policies.access_log import ACCESS_LOGGER
+from api.process import migrate
+from api.process.metrics import sample_pools
+from api.runtime.config import Settings
+from api.runtime.draining import DRAINING
+from api.runtime.version import package_version
+from openapi import SPEC_PATH
+from tests.conftest import API, PASSWORD, assert_problem, bearer, login
+
+LOOPBACK = ("127.0.0.1", 40000)
+SPEC = yaml.safe_load(SPEC_PATH.read_text())
+
+
+def samples(client, name: str) -> dict[tuple, float]:
+    """The scrape's samples called `name`, by their labels."""
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    found = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == name:
+                found[tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+def count(client, operation_id: str, method: str, status: int) -> float:
+    key = (("http_request_method", method), ("http_response_status_code", str(status)),
+           ("operation_id", operation_id))
+    return samples(client, "http_server_request_duration_seconds_count").get(key, 0.0)
+
+
+@pytest.fixture
+def access_lines():
+    """The access lines logged while the test runs (the logger does not
+    propagate to pytest's capture)."""
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(json.loads(record.getMessage()))
+    logging.getLogger(ACCESS_LOGGER).addHandler(handler)
+    yield lines
+    logging.getLogger(ACCESS_LOGGER).removeHandler(handler)
+
+
+@pytest.fixture
+def local(app):
+    """A client on the loopback address, as Prometheus on the same host."""
+    with app.test_client(client=LOOPBACK) as client:
+        yield client
+
+
+def test_livez_answers_without_asking_anything(client):
+    response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_readyz_names_each_check(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {
+        "database": "ok", "schema": "ok", "shutdown": "ok"}}
+
+
+def test_readyz_is_503_once_sigterm_was_received(client, monkeypatch):
+    monkeypatch.setattr(DRAINING, "since", 1.0)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["shutdown"] == "stopping: SIGTERM received"
+    assert client.get("/livez").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def app_without_database(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("down")
+    return create_app(Settings.from_env(
+        {}, database_url=f"sqlite:///{instance}/missing-folder/stores.db",
+        jwt_secret_key="k" * 64, instance_path=instance))
+
+
+def test_database_down_livez_200_readyz_503(app_without_database):
+    with app_without_database.test_client() as client:
+        assert client.get("/livez").status_code == 200
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "not ready", "checks": {
+        "database": "unavailable (OperationalError)", "schema": "unknown", "shutdown": "ok"}}
+
+
+def test_a_schema_one_migration_behind_is_503_naming_it(tmp_path):
+    url = f"sqlite:///{tmp_path}/behind.db"
+    migrate.upgrade(url)
+    migrate.downgrade(url, "-1")
+    head = migrate.script_directory(url).get_revision("head")
+    app = create_app(Settings.from_env({}, database_url=url, jwt_secret_key="k" * 64,
+                                       instance_path=tmp_path))
+    with app.test_client() as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    schema = response.json()["checks"]["schema"]
+    assert schema.startswith("behind the migrations' head by 1: ")
+    assert head.revision in schema and head.doc.strip() in schema
+
+
+def test_probes_are_neither_logged_nor_counted(local, access_lines):
+    before = count(local, "none", "GET", 200)
+    for _ in range(3):
+        assert local.get("/livez").status_code == 200
+        assert local.get("/readyz").status_code == 200
+    assert count(local, "none", "GET", 200) == before
+    local.get(f"{API}/health")
+    assert [line["path"] for line in access_lines] == [f"{API}/health"]
+
+
+def test_metrics_count_each_request_by_operation_method_and_status(local, auth, store):
+    before = count(local, "getStore", "GET", 200)
+    missing_before = count(local, "getStore", "GET", 404)
+    for _ in range(7):
+        assert local.get(f"{API}/stores/{store['id']}", headers=auth).status_code == 200
+    assert local.get(f"{API}/stores/999999", headers=auth).status_code == 404
+    assert count(local, "getStore", "GET", 200) == before + 7
+    assert count(local, "getStore", "GET", 404) == missing_before + 1
+    buckets = samples(local, "http_server_request_duration_seconds_bucket")
+    inf = (("http_request_method", "GET"), ("http_response_status_code", "200"),
+           ("le", "+Inf"), ("operation_id", "getStore"))
+    assert buckets[inf] == count(local, "getStore", "GET", 200)
+
+
+def test_unknown_paths_and_methods_never_become_labels(local):
+    path = f"/no-such-{uuid.uuid4().hex}"
+    before = count(local, "none", "GET", 404)
+    assert local.get(path).status_code == 404
+    assert local.request("BREW", f"{API}/stores").status_code in (400, 405)
+    text = local.get("/metrics").text
+    assert path not in text and "BREW" not in text
+    assert count(local, "none", "GET", 404) == before + 1
+    assert any(key[0] == ("http_request_method", "_OTHER")
+               for key in samples(local, "http_server_request_duration_seconds_count"))
+
+
+def test_metrics_from_another_address_is_the_404_of_any_unknown_path(client):
+    unknown = client.get(f"/no-such-{uuid.uuid4().hex}")
+    refused = client.get("/metrics")  # the test client's address is no IP
+    assert (refused.status_code, refused.json()) == (404, unknown.json())
+    assert refused.headers["content-type"] == "application/problem+json"
+    with client.app.test_client(client=("203.0.113.9", 5)) as outsider:
+        assert outsider.get("/metrics").status_code == 404
+
+
+def test_metrics_allowed_ips_let_a_network_scrape(settings):
+    app = create_app(dataclasses.replace(settings, metrics_allowed_ips=("10.1.0.0/16",)))
+    with app.test_client(client=("10.1.2.3", 5)) as inside:
+        assert inside.get("/metrics").status_code == 200
+    with app.test_client(client=("10.2.0.1", 5)) as outside:
+        assert outside.get("/metrics").status_code == 404
+    with app.test_client(client=("::ffff:10.1.2.3", 5)) as mapped:
+        assert mapped.get("/metrics").status_code == 200
+
+
+def test_metrics_off_is_404_even_to_loopback(settings):
+    app = create_app(dataclasses.replace(settings, metrics_enabled=False))
+    with app.test_client(client=LOOPBACK) as client:
+        assert client.get("/metrics").status_code == 404
+        assert client.get("/livez").status_code == 200
+
+
+def test_build_info_names_the_version_and_the_contract(local):
+    info = samples(local, "stores_api_build_info")
+    assert info[(("contract_version", SPEC["info"]["version"]),
+                 ("version", package_version()))] == 1
+
+
+def test_pool_gauges_are_sampled(local, services):
+    sample_pools([services.database.engine, services.database.reads])
+    size = samples(local, "stores_api_db_pool_size")[()]
+    assert size >= 1
+    assert samples(local, "stores_api_db_pool_checked_out")[()] >= 0
+    assert samples(local, "stores_api_db_pool_overflow")[()] >= 0
+
+
+def counter(client, name: str, **labels) -> float:
+    return samples(client, name).get(tuple(sorted(labels.items())), 0.0)
+
+
+def test_login_failures_refreshes_and_reuse_are_counted(local, user):
+    failures = counter(local, "stores_api_login_failures_total")
+    response = local.post(f"{API}/auth/login", json={"username": user.username,
+                                                     "password": "wrong-" + PASSWORD})
+    assert response.status_code == 401
+    assert counter(local, "stores_api_login_failures_total") == failures + 1
+
+    refreshes = counter(local, "stores_api_token_refreshes_total")
+    reuses = counter(local, "stores_api_refresh_token_reuses_total")
+    pair = login(local, user.username)
+    refreshed = local.post(f"{API}/auth/refresh", headers=bearer(pair["refresh_token"]))
+    assert refreshed.status_code == 200
+    assert counter(local, "stores_api_token_refreshes_total") == refreshes + 1
+    assert counter(local, "stores_api_refresh_token_reuses_total") == reuses
+
+
+def test_idempotency_replays_and_refusals_are_counted(local, auth):
+    def outcome(name):
+        return counter(local, "stores_api_idempotency_keys_total", outcome=name)
+
+    replayed, unprocessable = outcome("replayed"), outcome("unprocessable")
+    key = {**auth, "Idempotency-Key": uuid.uuid4().hex}
+    assert local.post(f"{API}/stores", json={"name": "Once"}, headers=key).status_code == 201
+    assert local.post(f"{API}/stores", json={"name": "Once"}, headers=key).status_code == 201
+    assert outcome("replayed") == replayed + 1
+    assert_problem(local.post(f"{API}/stores", json={"name": "Other"}, headers=key), 422)
+    assert outcome("unprocessable") == unprocessable + 1
+
+
+def test_rate_limit_refusals_are_counted_per_policy(settings):
+    app = create_app(dataclasses.replace(settings, rate_limit_scale=0.05))
+    with app.test_client(client=LOOPBACK) as client:
+        before = counter(client, "stores_api_rate_limit_refusals_total", policy="login-address")
+        statuses = [client.post(f"{API}/auth/login", json={
+            "username": f"nobody{n}", "password": "wrong-" + PASSWORD}).status_code
+            for n in range(3)]
+        assert 429 in statuses
+        after = counter(client, "stores_api_rate_limit_refusals_total", policy="login-address")
+    assert after == before + statuses.count(429)
+
+
+def test_access_lines_name_the_operation_and_its_route(client, auth, store, access_lines):
+    client.get(f"{API}/stores/{store['id']}", headers=auth)
+    line = access_lines[-1]
+    assert line["operation_id"] == "getStore"
+    assert line["route"] == f"{API}/stores/{{store_id}}"
+    assert line["level"] == "INFO"
+
