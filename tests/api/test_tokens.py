@@ -82,3 +82,11 @@ def test_admin_scope_follows_the_account_not_the_token(client, tokens, services)
     token = jwt.encode(claims, services.settings.jwt_secret_key, algorithm="HS256")
     response = client.get(f"{API}/users", headers=bearer(token))
     assert response.status_code == 403
+
+
+def test_a_refresh_with_an_undeclared_query_parameter_is_400_and_uses_nothing_up(client, tokens):
+    refresh = bearer(tokens["refresh_token"])
+    response = client.post(f"{API}/auth/refresh?rotate=later", headers=refresh)
+    assert response.status_code == 400
+    assert "rotate" in response.json()["detail"]
+    assert client.post(f"{API}/auth/refresh", headers=refresh).status_code == 200

@@ -102,3 +102,7 @@ def test_an_admin_can_be_deleted_while_another_remains(client, db, admin, admin_
     deputy = make_user(db, "deputy2", is_admin=True)
     deputy_auth = bearer(login(client, deputy.username)["access_token"])
     assert client.delete(f"{API}/users/{admin.id}", headers=deputy_auth).status_code == 204
+
+
+def test_me_with_an_undeclared_query_parameter_is_400(client, auth):
+    assert_problem(client.get(f"{API}/users/me?expand=all", headers=auth), 400, "expand")
