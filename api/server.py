@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.glogging import Logger as GunicornLogger
 from uvicorn import Server
 from uvicorn_worker import UvicornWorker
 
@@ -107,6 +108,20 @@ class Worker(UvicornWorker):
             sys.exit(Arbiter.WORKER_BOOT_ERROR)
 
 
+class GunicornLines(GunicornLogger):
+    """gunicorn's own lines (its master's, a worker's boot and exit) in the
+    service's LOG_FORMAT: gunicorn sets its handlers up itself."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        from api.process.logs import json_lines_wanted
+
+        formatter = json_lines_wanted(_settings.log_format if _settings else "text")
+        if formatter is not None:
+            for handler in self.error_log.handlers:
+                handler.setFormatter(formatter)
+
+
 class GunicornServer(BaseApplication):
     """gunicorn as a library: the master forks `workers` uvicorn workers, each of
     which builds its own app (its own engine and pool) after the fork."""
@@ -122,6 +137,7 @@ class GunicornServer(BaseApplication):
             # accepting, lets in-flight requests finish, then exits.
             "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS + math.ceil(shutdown_delay()),
             "accesslog": None,  # the service writes its own, structured access log
+            "logger_class": "api.server.GunicornLines",
         }
         if metrics_shared:
             self.options["child_exit"] = _worker_exited

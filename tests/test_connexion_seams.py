@@ -278,3 +278,36 @@ def test_the_security_layer_still_leaves_the_user_and_token_info_in_the_scope():
     # api/policies/store_roles.py's Caller reads them there.
     source = inspect.getsource(connexion.security.SecurityHandlerFactory.verify_security)
     assert '"user": token_info.get("sub"' in source and '"token_info": token_info' in source
+
+
+def test_the_uvicorn_worker_still_serves_as_our_worker_does_but_for_the_server():
+    """api/server.py's Worker._serve is uvicorn-worker's, with DrainingServer."""
+    from uvicorn_worker import UvicornWorker
+
+    from api.server import Worker
+
+    def body(method, replace=("", "")) -> list[str]:
+        lines = inspect.getsource(method).replace(*replace).splitlines()
+        return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+    ours = body(Worker._serve, ("DrainingServer(config=self.config, "
+                                "shutdown_delay=shutdown_delay())", "Server(config=self.config)"))
+    assert ours == body(UvicornWorker._serve)
+
+
+def test_uvicorns_server_still_exits_when_handle_exit_sets_should_exit():
+    """DrainingServer delays uvicorn's own handle_exit; its main loop polls should_exit."""
+    from uvicorn import Server
+
+    assert "self.should_exit = True" in inspect.getsource(Server.handle_exit)
+    assert "self.should_exit" in inspect.getsource(Server.on_tick)
+
+
+def test_connexion_routing_still_names_the_operation_in_a_copy_of_the_scope():
+    """The access log makes scope['extensions'] before routing so that the copy
+    shares it (api/policies/access_log.py); tests/production/test_metrics_workers.py
+    fails under uvicorn, which sends no extensions, if this stops working."""
+    from connexion.middleware.routing import RoutingMiddleware, RoutingOperation
+
+    assert "_scope.set(scope.copy())" in inspect.getsource(RoutingMiddleware.__call__)
+    assert 'setdefault("extensions", {})' in inspect.getsource(RoutingOperation.__call__)

@@ -43,6 +43,7 @@ def configure_logging(level: str, access_log: str | None, log_format: str = "tex
         }
         handlers["access_file_lines"] = _batched("access_file")
         access_handlers.append("access_file_lines")
+    logging.captureWarnings(True)
     logging.config.dictConfig(
         {
             "version": 1,
@@ -56,6 +57,10 @@ def configure_logging(level: str, access_log: str | None, log_format: str = "tex
             "loggers": {
                 "api": {"level": level, "handlers": ["stderr"], "propagate": False},
                 "alembic": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+                # Python's warnings (a library's deprecation, SQLAlchemy's
+                # SAWarning), as lines of this format rather than raw text.
+                "py.warnings": {"level": "WARNING", "handlers": ["stderr"],
+                                "propagate": False},
                 # The server's own lines (uvicorn is told to leave logging alone).
                 "uvicorn": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
                 # Connexion narrates every security check at INFO: keep its warnings.
@@ -99,6 +104,12 @@ class JsonLines(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(line).decode()
+
+
+def json_lines_wanted(log_format: str) -> logging.Formatter | None:
+    """The formatter a library's own handlers take on (gunicorn's): ours for
+    LOG_FORMAT=json, theirs (None) for text."""
+    return JsonLines() if log_format == "json" else None
 
 
 def _batched(target: str) -> dict:

@@ -16,6 +16,7 @@ import pytest
 
 from api.contract.json_body import MAX_DEPTH
 from api.policies.request_guard import MAX_HEADER_BYTES, MAX_URL_BYTES
+from api.process.logs import JsonLines
 from tests.conftest import API, PASSWORD, assert_problem, assert_unauthorized, bearer
 
 SECRET = "my-password-1"
@@ -146,9 +147,10 @@ PROBES = [
 ]
 
 
-@pytest.fixture
-def log_lines():
-    """Every line the service logs while the test runs, tracebacks included."""
+@pytest.fixture(params=["text", "json"])
+def log_lines(request):
+    """Every line the service logs while the test runs, tracebacks included,
+    in each LOG_FORMAT (api/process/logs.py)."""
     lines = []
 
     class Collect(logging.Handler):
@@ -156,6 +158,8 @@ def log_lines():
             lines.extend(self.format(record).splitlines() or [""])
 
     handler = Collect()
+    handler.setFormatter(JsonLines() if request.param == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     loggers = [logging.getLogger(name) for name in ("", "api", "connexion", "stores_api.access")]
     for logger in loggers:
         logger.addHandler(handler)

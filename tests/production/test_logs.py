@@ -4,6 +4,8 @@ and not a single token, password or Authorization value anywhere."""
 import json
 import re
 
+import pytest
+
 from tests.http import call
 from tests.live_server import live_server
 
@@ -17,11 +19,13 @@ def secrets_of(token: str) -> list[str]:
     return [token, token.rsplit(".", 1)[1]]
 
 
-def test_a_whole_flow_leaves_no_secret_in_any_log(tmp_path, new_database):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_whole_flow_leaves_no_secret_in_any_log(tmp_path, new_database, log_format):
     access_log = tmp_path / "access.log"
     # No reuse leeway: the flow's second refresh is a reuse, refused and logged.
-    with live_server(tmp_path, new_database("logs"), workers=2, REFRESH_REUSE_SECONDS="0",
-                     LOG_LEVEL="DEBUG", ACCESS_LOG=str(access_log)) as server:
+    with live_server(tmp_path, new_database(f"logs_{log_format}"), workers=2,
+                     REFRESH_REUSE_SECONDS="0", LOG_LEVEL="DEBUG", LOG_FORMAT=log_format,
+                     ACCESS_LOG=str(access_log)) as server:
         api = server.api
         assert call("POST", f"{api}/auth/register",
                     {"username": "logged", "password": SHORT_PASSWORD}).status == 400
@@ -65,3 +69,14 @@ def test_a_whole_flow_leaves_no_secret_in_any_log(tmp_path, new_database):
     assert by_request_id[store.headers["x-request-id"]]["status"] == 201
     # The same lines went to stderr too.
     assert server.log().count('"request_id": "trace-42"') == 1
+    if log_format == "json":
+        # Every line of the process, gunicorn's and the migrations' included:
+        # one JSON object, with its time, level and message.
+        objects = [json.loads(line) for line in server.log().splitlines()
+                   if line and not line.startswith(" ")]
+        assert all({"time", "level"} <= set(line) for line in objects)
+        assert any(line.get("logger") == "gunicorn.error" for line in objects)
+        assert any(line.get("logger") == "alembic.runtime.migration" for line in objects)
+        # The service's own lines within a request name it.
+        assert any(line.get("logger", "").startswith(("api", "connexion"))
+                   and "request_id" in line for line in objects)
