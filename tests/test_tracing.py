@@ -237,3 +237,16 @@ def test_the_endpoint_is_read_from_the_environment():
     assert Settings.from_env(env, database_url="sqlite://").otel_exporter_endpoint == \
         "http://collector:4318"
     assert tracing.traces_endpoint("http://collector:4318/") == "http://collector:4318/v1/traces"
+
+
+def test_a_span_carries_no_query_string_and_no_long_path(auth, exported):
+    """As the access log: what a caller typed after `?` may be anything, and
+    a path is cut."""
+    client, exporter = exported
+    secret = "s3cr3t-" + "q" * 40
+    client.get(f"{API}/stores?name={secret}", headers=auth)
+    client.get(f"{API}/{'x' * 5000}", headers=auth)
+    texts = [str(value) for span in server_spans(exporter.get_finished_spans())
+             for value in span.attributes.values()]
+    assert not [text for text in texts if secret in text]
+    assert max(len(text) for text in texts) <= 300

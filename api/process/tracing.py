@@ -23,6 +23,10 @@ SERVICE_NAME = "stores-api"
 # The spec's public name of the operation, as client teams and the docs say it.
 OPERATION_ID_ATTRIBUTE = "operationId"
 ROUTE_ATTRIBUTE = "http.route"
+# As the access log: no query string (the caller's text, which may be
+# anything) and no path longer than this reaches a collector.
+LOGGED_CHARS = 200
+URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
 MISSING_EXTRA = ("OTEL_EXPORTER_OTLP_ENDPOINT is set, but OpenTelemetry is not installed: "
                  "pip install 'stores-api[otel]', or unset the variable")
 
@@ -145,6 +149,7 @@ class SpansNamedByRoute:
             scope.setdefault("state", {})["trace_id"] = format(context.trace_id, "032x")
         if not span.is_recording():
             return await self.app(scope, receive, send)
+        _scrub(span)
         # Connexion's router works on a copy of the scope and leaves the
         # operation in its "extensions", a dict the copy shares with this scope.
         scope.setdefault("extensions", {})
@@ -170,3 +175,17 @@ class SpansNamedByRoute:
         finally:
             name_span()
 
+
+def _scrub(span) -> None:
+    """The request's attributes as OpenTelemetry's ASGI layer set them, without
+    the query string and cut to LOGGED_CHARS."""
+    for key, value in dict(getattr(span, "attributes", None) or {}).items():
+        if not isinstance(value, str):
+            continue
+        scrubbed = value
+        if key in URL_ATTRIBUTES:
+            scrubbed = "" if key == "url.query" else scrubbed.split("?", 1)[0]
+        if len(scrubbed) > LOGGED_CHARS:
+            scrubbed = scrubbed[:LOGGED_CHARS] + "..."
+        if scrubbed != value:
+            span.set_attribute(key, scrubbed)
