@@ -17,7 +17,9 @@ items to show that their cost stays flat with size.
 Reported: per scenario and server the median and spread of every metric, and
 the service's ratios to the Flask reference (CPU per request, p50, p99); CPU
 per request also round by round ("paired"), which a machine whose speed
-drifts from round to round moves less.
+drifts from round to round moves less. The service runs twice, side by side:
+as `serve` runs it (metrics on) and with METRICS_ENABLED=false, and what the
+metrics cost is their paired ratio of CPU per request.
 Every round is kept in reports/bench.json (bench-<N>-items.json for BENCH_ITEMS=N).
 """
 
@@ -211,7 +213,7 @@ def _ms(value: str) -> float:
 
 
 @contextmanager
-def serving(command, database_url: str):
+def serving(command, database_url: str, **extra_env):
     """`command(port)` serving `database_url` until the block ends."""
     port = free_port()
     # The rate limiter runs and counts every request, as in production; its
@@ -219,7 +221,7 @@ def serving(command, database_url: str):
     # serves the whole run (about 20 minutes): its token must outlive it.
     env = {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET_KEY": SECRET,
            "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT), "RATE_LIMIT_SCALE": "1000000",
-           "ACCESS_TOKEN_SECONDS": str(24 * 3600)}
+           "ACCESS_TOKEN_SECONDS": str(24 * 3600), **extra_env}
     process = subprocess.Popen(command(port), env=env, cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}"
@@ -309,12 +311,14 @@ def main() -> int:
 
         rounds = {}
         with serving(SERVICE, large_url) as service, serving(FLASK, large_url) as flask, \
-                serving(ASGI, large_url) as asgi:
+                serving(ASGI, large_url) as asgi, \
+                serving(SERVICE, large_url, METRICS_ENABLED="false") as without_metrics:
             token = login(service[0])
             servers = {"service": (*service, token), "flask": (*flask, ""),
-                       "asgi": (*asgi, "")}
+                       "asgi": (*asgi, ""), "metrics_off": (*without_metrics, token)}
             for name in READS + WRITES:
-                targets = ["service", "flask"] + (["asgi"] if name in READS else [])
+                targets = ["service", "metrics_off", "flask"] + (
+                    ["asgi"] if name in READS else [])
                 rounds[name] = interleaved(name, scenarios(large, ""), servers, targets)
             if not ONLY or HUGE_HEADER in ONLY:
                 results[HUGE_HEADER] = huge_header(*service)
@@ -472,6 +476,10 @@ def summary(runs: dict) -> dict:
         out["p99_x_flask"] = _ratio(service, flask, "p99_ms")
         out["p50_x_flask"] = _ratio(service, flask, "p50_ms")
         out["rps_x_flask"] = _ratio(service, flask, "requests_per_second")
+    if "metrics_off" in out:
+        # What the metrics cost: CPU per request with them over without, round by round.
+        out["cpu_metrics_on_x_off_paired"] = _paired_ratio(
+            runs["service"], runs["metrics_off"], "server_cpu_ms_per_request")
     if "asgi" in out:
         out["rps_x_asgi"] = _ratio(service, out["asgi"], "requests_per_second")
     if "service_at_1000_items" in out:
@@ -515,8 +523,8 @@ def _line(run: dict) -> str:
 def print_table(summaries: dict) -> None:
     columns = [("scenario", 20), ("req/s", 8), ("cpu ms", 7), ("spread", 6), ("flask ms", 8),
                ("cpu x flask", 11), ("paired", 6), ("p50 ms", 7), ("p99 ms", 8), ("spread", 6),
-               ("p50 x fl", 8), ("p99 x fl", 8), ("large/1k", 8), ("errors", 6),
-               ("disturbed", 9)]
+               ("p50 x fl", 8), ("p99 x fl", 8), ("large/1k", 8), ("metrics x", 9),
+               ("errors", 6), ("disturbed", 9)]
     print("\n" + " ".join(f"{title:>{width}}" for title, width in columns))
     for name, out in summaries.items():
         service, flask = out["service"], out.get("flask", {})
@@ -528,7 +536,8 @@ def print_table(summaries: dict) -> None:
             out.get("cpu_x_flask_paired", {}).get("median"),
             service["p50_ms"]["median"], service["p99_ms"]["median"],
             service["p99_ms"]["spread"], out.get("p50_x_flask"), out.get("p99_x_flask"),
-            out.get("cpu_large_x_1000_items"), service["errors"],
+            out.get("cpu_large_x_1000_items"),
+            out.get("cpu_metrics_on_x_off_paired", {}).get("median"), service["errors"],
             sum(o.get("disturbed_rounds", 0) for o in out.values() if isinstance(o, dict)),
         ]
         print(" ".join(f"{'' if cell is None else cell:>{width}}"

@@ -8,6 +8,7 @@ import uuid
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
 
 from api.app import create_app
 from api.policies.access_log import ACCESS_LOGGER
@@ -242,3 +243,21 @@ def test_access_lines_name_the_operation_and_its_route(client, auth, store, acce
     assert line["route"] == f"{API}/stores/{{store_id}}"
     assert line["level"] == "INFO"
 
+
+
+def test_a_schema_a_newer_release_migrated_keeps_the_host_ready(tmp_path):
+    """`db upgrade` as a release step runs before the old hosts stop: they
+    stay in the load balancer, as the migrations keep them working."""
+    url = f"sqlite:///{tmp_path}/ahead.db"
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    app = create_app(Settings.from_env({}, database_url=url, jwt_secret_key="k" * 64,
+                                       instance_path=tmp_path))
+    with app.test_client() as client:
+        response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["schema"] == (
+        "ok (at 9999, newer than this release's migrations)")

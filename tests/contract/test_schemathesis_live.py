@@ -8,9 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
+from api.contract.spec_walk import operations_of
+from api.runtime.metrics import KNOWN_METHODS, NO_OPERATION
+from openapi import SPEC_PATH
 from tests.conftest import ON_POSTGRES
-from tests.http import register_and_login
+from tests.http import call, register_and_login
 from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -89,3 +94,26 @@ def test_schemathesis_finds_no_failure_as_two_users_taking_turns(server):
     assert '"status": 500' not in server.log()
     # The store role's refusals were met (the server logs each problem's detail).
     assert "owner or editor role in store" in server.log()
+
+
+def test_the_runs_leave_metric_series_within_operations_times_statuses(server):
+    """After the fuzzers (this module's tests above, in order), the request
+    histogram has a series per operation, method and status it saw: each
+    status one the spec documents for that operation, and no path or method
+    a fuzzer invented among the labels."""
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    documented = {operation["operationId"]: set(operation["responses"])
+                  for _path, _method, operation in operations_of(spec)}
+    statuses = set().union(*documented.values())
+    reply = call("GET", f"{server.url}/metrics")
+    assert reply.status == 200
+    series = [sample.labels for family in text_string_to_metric_families(reply.body.decode())
+              for sample in family.samples
+              if sample.name == "http_server_request_duration_seconds_count"]
+    assert len(series) > len(documented)  # the fuzzers reached most operations
+    assert len(series) <= (len(documented) + 1) * len(statuses)
+    for labels in series:
+        if labels["operation_id"] != NO_OPERATION:
+            assert labels["http_response_status_code"] in documented[labels["operation_id"]], \
+                labels
+        assert labels["http_request_method"] in KNOWN_METHODS | {"_OTHER"}
