@@ -12,7 +12,9 @@ called through ASGI with no server and no socket. Under callgrind each
 scenario runs twice, with N and with 2N requests after the same warm-up:
 the difference over N is what one request costs, startup excluded. Counted
 in this process: the service's Python and, on SQLite, the database. On
-PostgreSQL the database server's own work is not counted.
+PostgreSQL the database server's own work is not counted. Metrics are on
+and written to files, as under `serve --workers`; METRICS_ENABLED=false
+counts without them.
 """
 
 import argparse
@@ -148,7 +150,10 @@ async def run(scenario: str, requests: int, profile: str | None) -> None:
     settings = Settings.from_env({"DATABASE_URL": url, "JWT_SECRET_KEY": SECRET,
                                   "LOG_LEVEL": "WARNING", "RATE_LIMIT_SCALE": "1000000",
                                   "PRUNE_INTERVAL_SECONDS": "0",
-                                  "TOKEN_VIEW_BOUND_SECONDS": "60"})
+                                  "TOKEN_VIEW_BOUND_SECONDS": "60",
+                                  # METRICS_ENABLED=false make instructions: their cost.
+                                  "METRICS_ENABLED": os.environ.get("METRICS_ENABLED",
+                                                                    "true")})
     # As `serve` does:
     configure_logging(settings.log_level, settings.access_log, settings.log_format)
     driver = Driver(create_app(settings))
@@ -212,7 +217,10 @@ def main() -> int:
             counts = []
             for requests in (args.requests, 2 * args.requests):
                 with fresh_database(folder) as url:
-                    env = {**os.environ, "DATABASE_URL": url, "PYTHONHASHSEED": "0"}
+                    # Metrics written to files, as `serve --workers` has them.
+                    shared = tempfile.mkdtemp(dir=folder, prefix="metrics-")
+                    env = {**os.environ, "DATABASE_URL": url, "PYTHONHASHSEED": "0",
+                           "PROMETHEUS_MULTIPROC_DIR": shared}
                     counts.append(instructions(name, requests, env))
             results[name] = (counts[1] - counts[0]) // args.requests
             print(f"{name:20} {results[name] / 1e6:.2f}M instructions per request", flush=True)
