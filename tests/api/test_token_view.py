@@ -120,7 +120,7 @@ def test_a_view_past_its_bound_asks_the_database_and_still_refuses(
 
 def test_a_token_unknown_to_the_view_is_checked_in_the_database(client, view, services):
     foreign = services.tokens.issue_pair(
-        type("Ghost", (), {"id": 2_000_000_000, "is_admin": False})(), fresh=True)
+        type("Ghost", (), {"id": 2_000_000_000, "is_admin": False, "session_generation": 0})(), fresh=True)
     assert_unauthorized(client.get("/api/v1/users/me",
                                    headers=bearer(foreign["access_token"])))
 
