@@ -1,6 +1,8 @@
 """Fixtures: one app per test session, a clean database per test, and the
 people and things the contract talks about (a user, a fresh admin, a store...)."""
 
+import json
+import logging
 import os
 from datetime import timedelta
 
@@ -10,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from api.identity.passwords import PasswordHasher
+from api.policies.access_log import ACCESS_LOGGER
 from api.process import migrate
 from api.process.logs import configure_logging
 from api.runtime.config import Settings
@@ -122,6 +125,20 @@ def clean_database(services):
 def client(app):
     with app.test_client() as client:  # runs the app's lifespan, as a server does
         yield client
+
+
+@pytest.fixture
+def access_lines():
+    """The access lines logged while the test runs, parsed, as they are
+    logged: before any batching, and although the logger does not propagate
+    to pytest's capture."""
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(json.loads(record.getMessage()))
+    logger = logging.getLogger(ACCESS_LOGGER)
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)
 
 
 @pytest.fixture

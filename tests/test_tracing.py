@@ -6,8 +6,6 @@ log, and the spans sent over OTLP/HTTP; unset, nothing of OpenTelemetry."""
 import functools
 import gzip
 import http.server
-import json
-import logging
 import queue
 import subprocess
 import sys
@@ -23,7 +21,6 @@ from opentelemetry.trace import SpanKind
 
 import api.app
 from api.app import create_app
-from api.policies.access_log import ACCESS_LOGGER
 from api.process import tracing
 from tests.conftest import API
 
@@ -43,25 +40,6 @@ def exported(settings, monkeypatch):
     app = create_app(replace(settings, otel_exporter_endpoint="http://127.0.0.1:4318"))
     with app.test_client() as client:  # its lifespan ends the tracing too
         yield client, exporter
-
-
-@pytest.fixture
-def access_lines():
-    """The access log's lines as they are logged, before any batching."""
-    lines = ListHandler()
-    logger = logging.getLogger(ACCESS_LOGGER)
-    logger.addHandler(lines)
-    yield lines.lines
-    logger.removeHandler(lines)
-
-
-class ListHandler(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(json.loads(record.getMessage()))
 
 
 def server_spans(spans):

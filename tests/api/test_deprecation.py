@@ -2,15 +2,12 @@
 the wire with no code in the handlers: Deprecation, Sunset and a Link to the
 successor, and a mark in the access log."""
 
-import json
-import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import pytest
 import yaml
 
-from api.policies.access_log import ACCESS_LOGGER
 from openapi import SPEC_PATH
 from tests.conftest import API, create
 
@@ -21,16 +18,6 @@ def declared(path: str) -> dict:
     operation = SPEC["paths"][path]["get"]
     assert operation["deprecated"] is True
     return operation["x-deprecation"]
-
-
-@pytest.fixture
-def access_lines():
-    lines = []
-    handler = logging.Handler()
-    handler.emit = lambda record: lines.append(json.loads(record.getMessage()))
-    logging.getLogger(ACCESS_LOGGER).addHandler(handler)
-    yield lines
-    logging.getLogger(ACCESS_LOGGER).removeHandler(handler)
 
 
 @pytest.mark.parametrize("path, kind, successor", [

@@ -1,8 +1,6 @@
 """/livez, /readyz and /metrics: outside the contract, for operators."""
 
 import dataclasses
-import json
-import logging
 import uuid
 
 import pytest
@@ -11,7 +9,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from api.app import create_app
-from api.policies.access_log import ACCESS_LOGGER
 from api.process import migrate
 from api.process.metrics import sample_pools
 from api.runtime.config import Settings
@@ -40,18 +37,6 @@ def count(client, operation_id: str, method: str, status: int) -> float:
     key = (("http_request_method", method), ("http_response_status_code", str(status)),
            ("operation_id", operation_id))
     return samples(client, "http_server_request_duration_seconds_count").get(key, 0.0)
-
-
-@pytest.fixture
-def access_lines():
-    """The access lines logged while the test runs (the logger does not
-    propagate to pytest's capture)."""
-    lines = []
-    handler = logging.Handler()
-    handler.emit = lambda record: lines.append(json.loads(record.getMessage()))
-    logging.getLogger(ACCESS_LOGGER).addHandler(handler)
-    yield lines
-    logging.getLogger(ACCESS_LOGGER).removeHandler(handler)
 
 
 @pytest.fixture
