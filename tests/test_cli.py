@@ -11,7 +11,7 @@ from sqlalchemy import select
 import api.cli
 from api.contract import spec_checks
 from api.contract.spec_policy import store_role_problems
-from api.process import migrate
+from api.process import account_commands, migrate
 from models import Database, User
 
 
@@ -69,7 +69,7 @@ def test_create_admin_refuses_a_taken_name_and_a_short_password(env):
 
 def answer_prompts(monkeypatch, *answers):
     answers = iter(answers)
-    monkeypatch.setattr(api.cli.getpass, "getpass", lambda prompt: next(answers))
+    monkeypatch.setattr(account_commands.getpass, "getpass", lambda prompt: next(answers))
 
 
 def test_create_admin_prompts_twice_without_the_flag(env, monkeypatch):
