@@ -33,7 +33,17 @@ def test_requests_are_503_while_the_database_is_away_and_recover_after(proxied):
     token = register_and_login(server.api, "survivor")["access_token"]
     assert call("POST", f"{server.api}/stores", {"name": "Before"}, token=token).status == 201
 
+    assert call("GET", f"{server.url}/readyz").status == 200
+
     proxy.cut()
+    started = time.monotonic()
+    ready = call("GET", f"{server.url}/readyz")
+    assert ready.status == 503
+    # Within the check's own bound of 1 s, and some slack for the machine.
+    assert time.monotonic() - started < 5
+    assert ready.json()["checks"]["database"].startswith("unavailable")
+    assert ready.json()["checks"]["schema"] == "unknown"
+    assert call("GET", f"{server.url}/livez").status == 200
     health = call("GET", f"{server.api}/health")
     assert health.status == 503
     assert health.headers["content-type"] == "application/problem+json"
@@ -53,5 +63,6 @@ def test_requests_are_503_while_the_database_is_away_and_recover_after(proxied):
     # Every worker's pool recovers: enough calls to reach both workers.
     for _ in range(20):
         assert call("GET", f"{server.api}/stores", token=token).status == 200
+        assert call("GET", f"{server.url}/readyz").status == 200
     assert call("POST", f"{server.api}/stores", {"name": "After"}, token=token).status == 201
     assert "Traceback" not in server.log()

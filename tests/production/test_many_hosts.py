@@ -2,6 +2,9 @@
 load balancer: what one revokes, the other refuses within the token view's
 bound (TOKEN_VIEW_BOUND_SECONDS, 1 s by default), and refresh tokens at once."""
 
+import os
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,8 +33,13 @@ def refused_within(url: str, token: str, seconds: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def hosts(tmp_path_factory, new_database):
-    database_url = new_database("hosts")
+def hosts_database(new_database):
+    return new_database("hosts")
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory, hosts_database):
+    database_url = hosts_database
     # A refresh token's reuse leeway of 1 s (30 by default): a retry within it
     # gets the same pair from either host, a reuse after it ends the chain.
     with live_server(tmp_path_factory.mktemp("a"), database_url, REFRESH_REUSE_SECONDS="1") as a, \
@@ -74,3 +82,32 @@ def test_the_same_create_sent_to_both_hosts_at_once_succeeds_once(hosts):
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
         statuses = sorted(pool.map(create, targets))
     assert statuses == [201] + [409] * (len(targets) - 1)
+
+
+def test_revoke_sessions_from_the_command_line_ends_them_on_every_host(hosts, hosts_database,
+                                                                      tmp_path):
+    a, b = hosts
+    first = register_and_login(a.api, "leaver")
+    second = call("POST", f"{b.api}/auth/login",
+                  {"username": "leaver", "password": "long-enough-pw"}).json()
+    for host in (a, b):
+        for pair in (first, second):
+            assert call("GET", f"{host.api}/users/me", token=pair["access_token"]).status == 200
+
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "users", "revoke-sessions", "leaver"],
+        env={**os.environ, "DATABASE_URL": hosts_database, "INSTANCE_PATH": str(tmp_path)},
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+    # Refresh tokens are checked in the database: refused at once, anywhere.
+    for host, pair in ((a, second), (b, first)):
+        assert call("POST", f"{host.api}/auth/refresh", token=pair["refresh_token"]).status == 401
+    # Access tokens within the token view's bound, on both hosts.
+    for host in (a, b):
+        for pair in (first, second):
+            refused_within(f"{host.api}/users/me", pair["access_token"], BOUND_SECONDS)
+    # A new login works at once.
+    again = call("POST", f"{a.api}/auth/login", {"username": "leaver", "password": "long-enough-pw"})
+    assert again.status == 200
+    assert call("GET", f"{b.api}/users/me", token=again.json()["access_token"]).status == 200
