@@ -22,6 +22,7 @@ from opentelemetry.trace import SpanKind
 import api.app
 from api.app import create_app
 from api.process import tracing
+from api.process.pruning import prune
 from tests.conftest import API
 
 UPDATE_ITEM = "PUT /api/v1/items/{item_id}"
@@ -34,12 +35,17 @@ WAIT_SECONDS = 10
 def exported(settings, monkeypatch):
     """A traced app on the suite's database whose spans stay in memory: its
     test client, and the finished spans."""
+    app, exporter = traced_app(settings, monkeypatch)
+    with app.test_client() as client:  # its lifespan ends the tracing too
+        yield client, exporter
+
+
+def traced_app(settings, monkeypatch):
+    """An app with tracing on whose spans go to an in-memory exporter."""
     exporter = InMemorySpanExporter()
     monkeypatch.setattr(api.app, "start_tracing", functools.partial(
         tracing.start_tracing, span_processor=SimpleSpanProcessor(exporter)))
-    app = create_app(replace(settings, otel_exporter_endpoint="http://127.0.0.1:4318"))
-    with app.test_client() as client:  # its lifespan ends the tracing too
-        yield client, exporter
+    return create_app(replace(settings, otel_exporter_endpoint="http://127.0.0.1:4318")), exporter
 
 
 def server_spans(spans):
@@ -228,3 +234,21 @@ def test_a_span_carries_no_query_string_and_no_long_path(auth, exported):
              for value in span.attributes.values()]
     assert not [text for text in texts if secret in text]
     assert max(len(text) for text in texts) <= 300
+
+
+def test_probes_and_work_outside_any_request_make_no_trace(exported):
+    """Only requests start traces: a load balancer's probe every few seconds,
+    or the pruning of expired rows, would each be a trace of one lone span."""
+    client, exporter = exported
+    assert client.get("/livez").status_code == 200
+    assert client.get("/readyz").status_code == 200  # connects to the database
+    prune(client.app.services.database)  # statements outside any request
+    assert exporter.get_finished_spans() == ()
+
+
+def test_otel_traces_sampler_still_decides_for_requests(settings, auth, monkeypatch):
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    app, exporter = traced_app(settings, monkeypatch)
+    with app.test_client() as client:
+        assert client.get(f"{API}/stores", headers=auth).status_code == 200
+    assert exporter.get_finished_spans() == ()

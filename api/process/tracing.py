@@ -62,6 +62,7 @@ def start_tracing(settings: Settings, database: Database,
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError as missing:
         raise RuntimeError(MISSING_EXTRA) from missing
+    from api.process.trace_sampling import RequestsOnly
 
     statements = SQLAlchemyInstrumentor()
     # A singleton: a second instrument() is ignored with a warning, and the
@@ -74,6 +75,7 @@ def start_tracing(settings: Settings, database: Database,
     provider = TracerProvider(
         resource=Resource.create({"service.name": SERVICE_NAME,
                                   "service.version": package_version()}),
+        sampler=RequestsOnly(),
         shutdown_on_exit=False)
     provider.add_span_processor(span_processor or BatchSpanProcessor(
         OTLPSpanExporter(endpoint=traces_endpoint(settings.otel_exporter_endpoint))))
