@@ -49,7 +49,8 @@ bench: $(BIN)/stores-api
 	$(BIN)/python -m bench.run
 
 # Instructions per request, counted by callgrind in process (needs valgrind):
-# repeatable whatever else the machine does. About 5 minutes per scenario.
+# repeatable to 1-2% whatever else the machine does. About 5 minutes per
+# scenario; the last line, what metrics add to a request, about 2.
 instructions: $(BIN)/stores-api
 	@command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
 	$(BIN)/python -m bench.instructions $(SCENARIOS)

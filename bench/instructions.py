@@ -1,8 +1,9 @@
-"""Where the time of one request goes, in instructions: repeatable however busy
-the machine is, unlike seconds.
+"""Where the time of one request goes, in instructions: repeatable to 1-2% of
+a request however busy the machine is, unlike seconds.
 
-    python -m bench.instructions                  # callgrind, every scenario
+    python -m bench.instructions                  # callgrind, four scenarios
     python -m bench.instructions get_item         # one scenario
+    python -m bench.instructions metrics_alone    # what metrics add to a request
     python -m bench.instructions --profile get_item   # cProfile's top functions
     python -m bench.instructions --profile --sort cumulative get_item
 
@@ -14,7 +15,9 @@ the difference over N is what one request costs, startup excluded. Counted
 in this process: the service's Python and, on SQLite, the database. On
 PostgreSQL the database server's own work is not counted. Metrics are on
 and written to files, as under `serve --workers`; METRICS_ENABLED=false
-counts without them.
+counts without them. With metrics on, what they add to one request is also
+counted alone and set against each scenario: whole requests, on against
+off, differ by as much from run to run.
 """
 
 import argparse
@@ -33,6 +36,8 @@ from pathlib import Path
 
 REQUESTS = int(os.environ.get("INSTRUCTIONS_REQUESTS", "200"))
 WARMUP = 50
+# The pseudo-scenario of what metrics add to a request, and nothing else.
+METRICS_ALONE = "metrics_alone"
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-" + "k" * 64
 
@@ -131,6 +136,7 @@ def database_url(folder: str) -> str:
 async def run(scenario: str, requests: int, profile: str | None) -> None:
     from api.app import create_app
     from api.identity import token_view
+    from api.process import metrics as process_metrics
     from api.process import migrate
     from api.process.heap import settle_heap
     from api.process.logs import configure_logging
@@ -147,6 +153,8 @@ async def run(scenario: str, requests: int, profile: str | None) -> None:
     # second of wall time, are spaced out too: counted with the requests, they
     # made the count depend on how busy the machine was (up to 3% per request).
     token_view.BEAT_SECONDS = 20
+    # The pools' gauges, sampled every second of wall time, likewise.
+    process_metrics.POOL_SAMPLE_SECONDS = 20
     settings = Settings.from_env({"DATABASE_URL": url, "JWT_SECRET_KEY": SECRET,
                                   "LOG_LEVEL": "WARNING", "RATE_LIMIT_SCALE": "1000000",
                                   "PRUNE_INTERVAL_SECONDS": "0",
@@ -183,6 +191,20 @@ async def run(scenario: str, requests: int, profile: str | None) -> None:
     await driver.stop()
 
 
+def request_metrics(requests: int) -> None:
+    """What metrics add to a request, alone: the access log's RequestMetrics
+    (requests in flight up and down, one histogram observation), written to
+    files as under `serve --workers`. Counted alone because the whole
+    requests' counts, metrics on against off, move by 1-2% from run to run:
+    as much as metrics cost."""
+    from api.policies.access_log import RequestMetrics
+
+    metrics = RequestMetrics()
+    for _ in range(WARMUP + requests):
+        metrics.started()
+        metrics.finished("getStore", "GET", 200, 0.0012)
+
+
 def instructions(scenario: str, requests: int, env: dict) -> int:
     """Instructions callgrind counted for the whole process."""
     with tempfile.TemporaryDirectory() as folder:
@@ -194,6 +216,20 @@ def instructions(scenario: str, requests: int, env: dict) -> int:
     return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
 
 
+def per_request(scenario: str, requests: int, folder: str) -> int:
+    """Instructions of one request: counted with N and with 2N requests after
+    the same start, the difference over N."""
+    counts = []
+    for count in (requests, 2 * requests):
+        with fresh_database(folder) as url:
+            # Metrics written to files, as `serve --workers` has them.
+            shared = tempfile.mkdtemp(dir=folder, prefix="metrics-")
+            env = {**os.environ, "DATABASE_URL": url, "PYTHONHASHSEED": "0",
+                   "PROMETHEUS_MULTIPROC_DIR": shared}
+            counts.append(instructions(scenario, count, env))
+    return (counts[1] - counts[0]) // requests
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenarios", nargs="*")
@@ -203,7 +239,10 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=REQUESTS)
     args = parser.parse_args()
     if args.inner:  # under callgrind, in a database made for it
-        asyncio.run(run(args.scenarios[0], args.requests, None))
+        if args.scenarios[0] == METRICS_ALONE:
+            request_metrics(args.requests)
+        else:
+            asyncio.run(run(args.scenarios[0], args.requests, None))
         return 0
     if args.profile:
         with tempfile.TemporaryDirectory() as folder, fresh_database(folder) as url:
@@ -214,16 +253,14 @@ def main() -> int:
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
-            counts = []
-            for requests in (args.requests, 2 * args.requests):
-                with fresh_database(folder) as url:
-                    # Metrics written to files, as `serve --workers` has them.
-                    shared = tempfile.mkdtemp(dir=folder, prefix="metrics-")
-                    env = {**os.environ, "DATABASE_URL": url, "PYTHONHASHSEED": "0",
-                           "PROMETHEUS_MULTIPROC_DIR": shared}
-                    counts.append(instructions(name, requests, env))
-            results[name] = (counts[1] - counts[0]) // args.requests
-            print(f"{name:20} {results[name] / 1e6:.2f}M instructions per request", flush=True)
+            results[name] = per_request(name, args.requests, folder)
+            print(f"{name:20} {results[name] / 1e6:.3f}M instructions per request", flush=True)
+        if os.environ.get("METRICS_ENABLED", "true").lower() != "false" \
+                and METRICS_ALONE not in results:
+            metrics = per_request(METRICS_ALONE, 10 * args.requests, folder)
+            shares = [metrics / count for count in results.values()]
+            print(f"{METRICS_ALONE:20} {metrics / 1e6:.3f}M instructions per request: "
+                  f"{min(shares):.1%} to {max(shares):.1%} of the requests above", flush=True)
     return 0
 
 

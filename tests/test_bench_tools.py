@@ -20,6 +20,26 @@ def test_the_instruction_harness_serves_a_scenario_in_process(tmp_path):
     assert done.stderr.count('"status": 200') >= 5 + 50  # warm-up and measured, all 200
 
 
+def test_metrics_alone_writes_what_a_request_writes_to_the_workers_files(tmp_path):
+    """`make instructions`' measure of the metrics' cost does what a request
+    does to them: one observation each, into the files a scrape sums."""
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.instructions", "--inner", "metrics_alone",
+         "--requests", "5"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    scraped = subprocess.run(
+        [sys.executable, "-c", "from api.process.metrics import exposition; "
+                               "print(exposition()[0].decode())"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert scraped.returncode == 0, scraped.stderr[-2000:]
+    assert ('http_server_request_duration_seconds_count{http_request_method="GET",'
+            'http_response_status_code="200",operation_id="getStore"} 55.0') in scraped.stdout
+    assert "http_server_active_requests 0.0" in scraped.stdout
+
+
 def _run(cpu: float, disturbed: bool = False) -> dict:
     return {"requests_per_second": 100.0, "server_cpu_ms_per_request": cpu, "p50_ms": 10.0,
             "p99_ms": 20.0, "errors": 0, "disturbed": disturbed}

@@ -94,13 +94,14 @@ def sample_pools(engines) -> None:
     DB_POOL_OVERFLOW.set(overflow)
 
 
-async def sample_pools_every(engines, seconds: float = POOL_SAMPLE_SECONDS) -> None:
-    """Each worker's pools, every `seconds`: a gauge the files can sum (a
-    scrape is answered by one worker, which cannot see the others' pools)."""
+async def sample_pools_every(engines) -> None:
+    """Each worker's pools, every POOL_SAMPLE_SECONDS: a gauge the files can
+    sum (a scrape is answered by one worker, which cannot see the others'
+    pools). Read at each beat, so `make instructions` can space them out."""
     engines = list({id(engine): engine for engine in engines}.values())
     while True:
         try:
             sample_pools(engines)
         except Exception:  # a gauge is not worth a worker
             logger.exception("sampling the database pools failed")
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(POOL_SAMPLE_SECONDS)
