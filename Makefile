@@ -38,7 +38,7 @@ test-fast: $(BIN)/stores-api
 # After changing dependencies in pyproject.toml: pin them again, with hashes.
 lock:
 	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet pip-tools
-	.lock-venv/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	.lock-venv/bin/pip-compile --quiet --generate-hashes --no-strip-extras --allow-unsafe \
 		--extra test --extra bench --extra otel --no-emit-index-url --no-emit-find-links \
 		--output-file requirements.lock pyproject.toml
 	rm -rf .lock-venv
