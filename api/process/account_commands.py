@@ -13,9 +13,9 @@ from api.runtime.config import Settings
 
 
 def create_admin(args) -> int:
-    from api.identity.accounts import new_user
+    from api.identity.accounts import new_user, user_named
     from api.identity.passwords import PasswordHasher
-    from models import Database, User
+    from models import Database
 
     password = read_password(args)
     if password is None:
@@ -25,23 +25,21 @@ def create_admin(args) -> int:
         print(f"error: {problems}", file=sys.stderr)
         return 1
 
-    from sqlalchemy import func, select
-
     settings = Settings.from_env()
-    database = Database(settings.database_url)
-    with database.session() as session:
-        taken = session.scalar(
-            select(User.id).where(func.lower(User.username) == args.username.lower())
-        )
-        if taken is not None:
-            print(f"error: the username {args.username!r} is taken", file=sys.stderr)
-            return 1
-        user = new_user(args.username, PasswordHasher.from_settings(settings).hash(password),
-                        is_admin=True)
-        session.add(user)
-        session.commit()
-        print(f"created admin {user.username!r} with id {user.id}")
-    database.dispose()
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        with database.session() as session:
+            if user_named(session, args.username) is not None:
+                print(f"error: the username {args.username!r} is taken", file=sys.stderr)
+                return 1
+            user = new_user(args.username,
+                            PasswordHasher.from_settings(settings).hash(password),
+                            is_admin=True)
+            session.add(user)
+            session.commit()
+            print(f"created admin {user.username!r} with id {user.id}")
+    finally:
+        database.dispose()
     return 0
 
 

@@ -8,17 +8,17 @@ from opentelemetry.trace import SpanKind
 
 class RequestsOnly(sampling.Sampler):
     """A span with no parent starts a trace only if it is a request's server
-    span; then, and for every span inside one, `sampler` decides (by default
-    the one OTEL_TRACES_SAMPLER names, as the SDK would choose it).
+    span; then, and for every span inside one, the sampler OTEL_TRACES_SAMPLER
+    names decides, as the SDK would choose it.
 
     Without it, what runs outside any request, a load balancer's /readyz
     every few seconds (its connect) or the pruning of expired rows (its
     statements), would send a trace of one lone span each time."""
 
-    def __init__(self, sampler: sampling.Sampler | None = None) -> None:
+    def __init__(self) -> None:
         # The SDK's own reading of OTEL_TRACES_SAMPLER and its argument; a
         # private function, watched by tests/test_tracing.py.
-        self.sampler = sampler or sampling._get_from_env_or_default()
+        self.sampler = sampling._get_from_env_or_default()
 
     def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None,
                       links=None, trace_state=None) -> sampling.SamplingResult:
