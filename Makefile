@@ -25,15 +25,17 @@ lint: $(BIN)/stores-api
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# The suite on SQLite, then again on PostgreSQL when one is reachable (or
-# installed and startable); without PostgreSQL it says that suite did not run.
+# The suite on SQLite, then on PostgreSQL when one is reachable (or installed
+# and startable) all that a database can change; without PostgreSQL it says
+# that suite did not run. Tests run in one process per core (pytest-xdist).
 test: $(BIN)/stores-api check-spec
-	$(BIN)/pytest --cov
-	$(BIN)/python -m tests.postgres_suite
+	$(BIN)/pytest -n auto --cov
+	$(BIN)/python -m tests.postgres_suite -n auto
 
-# The inner loop: no real servers, no browser, no coverage (about 30 s).
+# The inner loop: no real servers, no browser, nothing slow by design, fewer
+# examples per property, no coverage.
 test-fast: $(BIN)/stores-api
-	$(BIN)/pytest -m "not live and not browser"
+	$(BIN)/pytest -n auto -m "not live and not browser and not slow" --hypothesis-profile=fast
 
 # After changing dependencies in pyproject.toml: pin them again, with hashes.
 lock:

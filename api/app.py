@@ -3,7 +3,6 @@
 import functools
 from pathlib import Path
 
-import yaml
 from connexion import AsyncApp
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
@@ -42,7 +41,7 @@ from api.process.services import Services
 from api.process.startup import settings_for_serving
 from api.process.tracing import start_tracing
 from api.runtime.config import Settings
-from openapi import BASE_PATH, SPEC_PATH
+from openapi import BASE_PATH, SPEC_PATH, load_spec
 
 
 class StoresApp(AsyncApp):
@@ -68,7 +67,7 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
     services = Services.build(settings)
     record_creations(services.database)  # a keyed create and its key, in one transaction
     # Loaded and walked once: every reader below reads these two.
-    document = yaml.safe_load(spec_path.read_text())
+    document = load_spec(spec_path)
     operations = list(operations_of(document))
     # By the name Connexion's routing gives each request's operation: its handler's.
     policies = operation_policies(document, key=lambda op: (
@@ -78,7 +77,7 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
     # Traces when an OTLP collector is set (api/process/tracing.py): set up
     # here, so in each worker after gunicorn's fork.
     tracing = (start_tracing(settings, services.database, policies)
-               if settings.otel_exporter_endpoint else None)
+               if settings.otel_exporter_otlp_endpoint else None)
     app = StoresApp(services, policies, specification_dir=spec_path.parent,
                     on_shutdown=tracing.shutdown if tracing else None)
     app.add_api(

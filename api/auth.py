@@ -101,9 +101,10 @@ def refresh_tokens(token_info):
     settings = services().settings
     now = datetime.now(UTC).replace(microsecond=0)  # a JWT's times are whole seconds
     rotated_at = now if revoke_token(session, claims, rotated_at=now) \
-        else _rotated_within_leeway(session, claims, now, settings.refresh_reuse_leeway)
+        else _rotated_within_leeway(session, claims, now,
+                                    timedelta(seconds=settings.refresh_reuse_seconds))
     if rotated_at is None:
-        revoke_chain(session, claims, settings.refresh_token_lifetime)
+        revoke_chain(session, claims, services().tokens.refresh_lifetime)
         session.commit()
         REFRESH_TOKEN_REUSES.inc()
         raise unauthorized(

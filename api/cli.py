@@ -3,8 +3,6 @@
 import argparse
 import sys
 
-import yaml
-
 from api.process.account_commands import (
     create_admin,
     users_demote,
@@ -13,18 +11,36 @@ from api.process.account_commands import (
     users_revoke_sessions,
     users_set_password,
 )
-from api.runtime.config import Settings
+from api.runtime.config import Settings, SettingsError
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    return args.run(args) or 0
+    settings = None
+    if args.reads_settings:  # once, here: every command gets them from this one read
+        try:
+            settings = Settings()
+        except SettingsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    return args.run(args, settings) or 0
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="stores-api", description=__doc__)
+    root.set_defaults(reads_settings=True)
     commands = root.add_subparsers(required=True, metavar="COMMAND")
+    _serve_command(commands)
+    _db_commands(commands)
+    _account_commands(commands)
+    commands.add_parser(
+        "prune", help="delete expired token revocations and idempotency keys"
+    ).set_defaults(run=prune)
+    _openapi_commands(commands)
+    return root
 
+
+def _serve_command(commands) -> None:
     serve_cmd = commands.add_parser("serve", help="upgrade the database, then serve the API")
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
@@ -35,6 +51,8 @@ def parser() -> argparse.ArgumentParser:
     )
     serve_cmd.set_defaults(run=serve)
 
+
+def _db_commands(commands) -> None:
     db_cmd = commands.add_parser("db", help="database migrations (Alembic)")
     db_commands = db_cmd.add_subparsers(required=True, metavar="ACTION")
     up = db_commands.add_parser("upgrade", help="upgrade to a revision (default: head)")
@@ -47,11 +65,11 @@ def parser() -> argparse.ArgumentParser:
         run=db_current
     )
 
+
+def _account_commands(commands) -> None:
     admin = commands.add_parser("create-admin", help="create an admin account")
     admin.add_argument("username")
-    admin.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
+    _password_stdin(admin)
     admin.set_defaults(run=create_admin)
 
     users_cmd = commands.add_parser("users", help="manage accounts as an admin would")
@@ -59,29 +77,30 @@ def parser() -> argparse.ArgumentParser:
     users_commands.add_parser(
         "list", help="every account: id, username, admin or not"
     ).set_defaults(run=users_list)
-    promote = users_commands.add_parser("promote", help="make an account an admin")
-    promote.add_argument("username")
-    promote.set_defaults(run=users_promote)
-    demote = users_commands.add_parser(
-        "demote", help="take the admin role from an account (never from the last admin)")
-    demote.add_argument("username")
-    demote.set_defaults(run=users_demote)
-    set_password = users_commands.add_parser("set-password", help="replace an account's password")
-    set_password.add_argument("username")
-    set_password.add_argument(
+    for name, run, text in [
+        ("promote", users_promote, "make an account an admin"),
+        ("demote", users_demote,
+         "take the admin role from an account (never from the last admin)"),
+        ("set-password", users_set_password, "replace an account's password"),
+        ("revoke-sessions", users_revoke_sessions,
+         "end every login of an account, on every worker and host"),
+    ]:
+        command = users_commands.add_parser(name, help=text)
+        command.add_argument("username")
+        if run is users_set_password:
+            _password_stdin(command)
+        command.set_defaults(run=run)
+
+
+def _password_stdin(command) -> None:
+    command.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    set_password.set_defaults(run=users_set_password)
-    revoke = users_commands.add_parser(
-        "revoke-sessions", help="end every login of an account, on every worker and host")
-    revoke.add_argument("username")
-    revoke.set_defaults(run=users_revoke_sessions)
 
-    commands.add_parser(
-        "prune", help="delete expired token revocations and idempotency keys"
-    ).set_defaults(run=prune)
 
+def _openapi_commands(commands) -> None:
     openapi_cmd = commands.add_parser("openapi", help="the OpenAPI document")
+    openapi_cmd.set_defaults(reads_settings=False)  # the spec alone
     openapi_commands = openapi_cmd.add_subparsers(required=True, metavar="ACTION")
     openapi_commands.add_parser(
         "check", help="validate the spec and match its operationIds with the handlers"
@@ -95,86 +114,58 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("base", nargs="?", help="a released contract (default: the newest in "
                                               "openapi/released/)")
     diff.set_defaults(run=openapi_diff)
-    return root
 
 
-def serve(args) -> int:
+def serve(args, settings: Settings) -> int:
     from api import server
     from api.process import migrate
     from api.process.startup import settings_for_serving
 
+    if args.workers and args.reload:
+        print("error: --reload is for one process; leave out --workers", file=sys.stderr)
+        return 2
     try:
-        settings = settings_for_serving()
-    except ValueError as exc:
+        settings_for_serving(settings)
+    except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    server.serve_with(settings)  # read once: the app of this process, and of every worker
     # Once, here, before any worker exists: workers never race to migrate.
     migrate.upgrade(settings.database_url)
-    # Before gunicorn forks, so that every worker's protocol has it.
-    from api.serving.bounded_head import BoundedHeadProtocol
-
-    BoundedHeadProtocol.head_timeout = settings.request_head_timeout_seconds
     if args.workers:
-        if args.reload:
-            print("error: --reload is for one process; leave out --workers", file=sys.stderr)
-            return 2
-        if settings.metrics_enabled:
-            # Before the fork: each worker counts into the files a scrape sums.
-            from api.process.metrics import share_between_workers
-
-            share_between_workers(settings.metrics_dir)
-        server.GunicornServer(args.host, args.port, args.workers, settings.trusted_proxies,
-                              metrics_shared=settings.metrics_enabled).run()
-        return 0
-
-    import uvicorn
-
-    options = dict(
-        host=args.host,
-        port=args.port,
-        access_log=False,  # the service writes its own, structured access log
-        log_config=None,  # logging is set up once, above: uvicorn's would close its handlers
-        **server.uvicorn_options(settings.trusted_proxies),
-    )
-    if args.reload:  # development: no draining
-        uvicorn.run("api.server:app_for_serving", factory=True, reload=True, **options)
-        return 0
-    config = uvicorn.Config("api.server:app_for_serving", factory=True, **options)
-    server.DrainingServer(config, settings.shutdown_delay_seconds).run()
+        server.serve_with_gunicorn(settings, args.host, args.port, args.workers)
+    else:
+        server.serve_with_uvicorn(settings, args.host, args.port, args.reload)
+    return 0
 
 
-def db_upgrade(args) -> None:
+def db_upgrade(args, settings: Settings) -> None:
     from api.process import migrate
 
-    migrate.upgrade(Settings.from_env().database_url, args.revision)
+    migrate.upgrade(settings.database_url, args.revision)
 
 
-def db_downgrade(args) -> None:
+def db_downgrade(args, settings: Settings) -> None:
     from api.process import migrate
 
-    migrate.downgrade(Settings.from_env().database_url, args.revision)
+    migrate.downgrade(settings.database_url, args.revision)
 
 
-def db_current(args) -> None:
+def db_current(args, settings: Settings) -> None:
     from api.process import migrate
 
-    migrate.current(Settings.from_env().database_url)
+    migrate.current(settings.database_url)
 
 
-def prune(args) -> None:
+def prune(args, settings: Settings) -> None:
+    from api.process.account_commands import database_of
     from api.process.pruning import prune as prune_expired
-    from models import Database
 
-    database = Database(Settings.from_env().database_url, pool_size=1)
-    try:
+    with database_of(settings) as database:
         deleted = prune_expired(database)
-    finally:
-        database.dispose()
     print("pruned " + ", ".join(f"{n} expired {table}" for table, n in deleted.items()))
 
 
-def openapi_check(args) -> int:
+def openapi_check(args, _settings=None) -> int:
     from openapi_spec_validator import validate
     from openapi_spec_validator.readers import read_from_filename
 
@@ -192,15 +183,15 @@ def openapi_check(args) -> int:
     return 0
 
 
-def openapi_scaffold(args) -> int:
+def openapi_scaffold(args, _settings=None) -> int:
     from pathlib import Path
 
     import api
     from api.contract import scaffold
-    from openapi import SPEC_PATH
+    from openapi import load_spec
 
     try:
-        stubs = scaffold.missing_handlers(yaml.safe_load(SPEC_PATH.read_text()))
+        stubs = scaffold.missing_handlers(load_spec())
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -212,7 +203,7 @@ def openapi_scaffold(args) -> int:
     return 0
 
 
-def openapi_diff(args) -> int:
+def openapi_diff(args, _settings=None) -> int:
     from collections import Counter
     from pathlib import Path
 

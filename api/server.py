@@ -1,5 +1,13 @@
-"""Serving: uvicorn for one process, gunicorn with uvicorn workers for several."""
+"""Serving: uvicorn for one process, gunicorn with uvicorn workers for several.
 
+The settings `stores-api serve` read come in as an argument and go on as
+one: into the app of this process, and through gunicorn's application
+object (`GunicornServer`, which the master hands each worker) into every
+worker's app, protocol and drain. Only a process of uvicorn's reloader
+starts without them and reads its own (api/process/startup.py).
+"""
+
+import functools
 import math
 import signal
 import sys
@@ -12,6 +20,8 @@ from gunicorn.glogging import Logger as GunicornLogger
 from uvicorn import Server
 from uvicorn_worker import UvicornWorker
 
+from api.serving.bounded_head import BoundedHeadProtocol
+
 if TYPE_CHECKING:
     from api.app import StoresApp
     from api.runtime.config import Settings
@@ -19,44 +29,63 @@ if TYPE_CHECKING:
 GRACEFUL_TIMEOUT_SECONDS = 30
 
 
-# The settings `stores-api serve` read: this process's app's, and through
-# the fork every gunicorn worker's. A process of uvicorn's reloader starts
-# without them and reads its own (api/process/startup.py).
-_settings: "Settings | None" = None
-
-
-def serve_with(settings: "Settings") -> None:
-    global _settings
-    _settings = settings
-
-
-def app_for_serving() -> "StoresApp":
+def app_for_serving(settings: "Settings | None" = None) -> "StoresApp":
     """The app a serving process runs: built, then its heap settled
     (api/process/heap.py). Each process builds its own: gunicorn's workers after the
     fork (the master never imports the app)."""
     from api.app import create_app
     from api.process.heap import settle_heap
+    from api.process.startup import settings_for_serving
 
-    app = create_app(_settings)
+    app = create_app(settings or settings_for_serving())
     settle_heap()
     return app
 
 
-# uvicorn's httptools protocol with bounds on the request head.
-HTTP_PROTOCOL = "api.serving.bounded_head:BoundedHeadProtocol"
+def bounded_head(settings: "Settings") -> functools.partial:
+    """uvicorn's httptools protocol with bounds on the request head
+    (api/serving/bounded_head.py), as uvicorn's `http` option takes it."""
+    return functools.partial(BoundedHeadProtocol,
+                             head_timeout=settings.request_head_timeout_seconds)
 
 
-def uvicorn_options(trusted_proxies: tuple[str, ...]) -> dict:
+def uvicorn_options(settings: "Settings") -> dict:
     """What uvicorn is told in either setup: no banner naming the server,
     X-Forwarded-For / X-Forwarded-Proto believed only from TRUSTED_PROXIES
     (uvicorn believes 127.0.0.1 unless told otherwise), and the request head
-    bounded in size and time (api/serving/bounded_head.py)."""
+    bounded in size and time."""
     return {
         "server_header": False,
-        "proxy_headers": bool(trusted_proxies),
-        "forwarded_allow_ips": list(trusted_proxies),
-        "http": HTTP_PROTOCOL,
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": list(settings.trusted_proxies),
+        "http": bounded_head(settings),
     }
+
+
+def serve_with_uvicorn(settings: "Settings", host: str, port: int, reload: bool) -> None:
+    import uvicorn
+
+    options = dict(
+        host=host,
+        port=port,
+        access_log=False,  # the service writes its own, structured access log
+        log_config=None,  # logging is set up already: uvicorn's would close its handlers
+        **uvicorn_options(settings),
+    )
+    if reload:  # development: no draining; the reloader's process reads its own settings
+        uvicorn.run("api.server:app_for_serving", factory=True, reload=True, **options)
+        return
+    config = uvicorn.Config(app_for_serving(settings), **options)
+    DrainingServer(config, settings.shutdown_delay_seconds).run()
+
+
+def serve_with_gunicorn(settings: "Settings", host: str, port: int, workers: int) -> None:
+    if settings.metrics_enabled:
+        # Before the fork: each worker counts into the files a scrape sums.
+        from api.process.metrics import share_between_workers
+
+        share_between_workers(settings.prometheus_multiproc_dir)
+    GunicornServer(settings, host, port, workers).run()
 
 
 class DrainingServer(Server):
@@ -84,24 +113,24 @@ class DrainingServer(Server):
         timer.start()
 
 
-def shutdown_delay() -> float:
-    return _settings.shutdown_delay_seconds if _settings is not None else 0.0
-
-
 class Worker(UvicornWorker):
     """uvicorn's gunicorn worker, without the `server` header, with the
     bounded request head, and draining on SIGTERM (DrainingServer); gunicorn
-    passes it `forwarded_allow_ips`."""
+    passes it `forwarded_allow_ips`, and `app`, our GunicornServer, the settings."""
 
-    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "server_header": False,
-                     "http": HTTP_PROTOCOL}
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "server_header": False}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.config.http = bounded_head(self.app.settings)  # read when the server starts
+        self.shutdown_delay = self.app.settings.shutdown_delay_seconds
 
     # UvicornWorker._serve (uvicorn-worker 0.4.0) with our server: the worker
     # has no seam for the server class. tests/test_connexion_seams.py fails
     # if an upgrade changes the method.
     async def _serve(self) -> None:
         self.config.app = self.wsgi
-        server = DrainingServer(config=self.config, shutdown_delay=shutdown_delay())
+        server = DrainingServer(config=self.config, shutdown_delay=self.shutdown_delay)
         self._install_sigquit_handler()
         await server.serve(sockets=self.sockets)
         if not server.started:
@@ -109,37 +138,37 @@ class Worker(UvicornWorker):
 
 
 class GunicornLines(GunicornLogger):
-    """gunicorn's own lines (its master's, a worker's boot and exit) in the
-    service's LOG_FORMAT: gunicorn sets its handlers up itself."""
+    """gunicorn's own lines (its master's, a worker's boot and exit) as one
+    JSON object each (LOG_FORMAT=json): gunicorn sets its handlers up itself."""
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
-        from api.process.logs import json_lines_wanted
+        from api.process.logs import JsonLines
 
-        formatter = json_lines_wanted(_settings.log_format if _settings else "text")
-        if formatter is not None:
-            for handler in self.error_log.handlers:
-                handler.setFormatter(formatter)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonLines())
 
 
 class GunicornServer(BaseApplication):
     """gunicorn as a library: the master forks `workers` uvicorn workers, each of
     which builds its own app (its own engine and pool) after the fork."""
 
-    def __init__(self, host: str, port: int, workers: int, trusted_proxies: tuple[str, ...],
-                 metrics_shared: bool = False):
+    def __init__(self, settings: "Settings", host: str, port: int, workers: int):
+        self.settings = settings
         self.options = {
             "bind": f"{host}:{port}",
             "workers": workers,
             "worker_class": "api.server.Worker",
-            "forwarded_allow_ips": ",".join(trusted_proxies),
+            "forwarded_allow_ips": ",".join(settings.trusted_proxies),
             # SIGTERM: each worker serves on for SHUTDOWN_DELAY_SECONDS, stops
             # accepting, lets in-flight requests finish, then exits.
-            "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS + math.ceil(shutdown_delay()),
+            "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS
+            + math.ceil(settings.shutdown_delay_seconds),
             "accesslog": None,  # the service writes its own, structured access log
-            "logger_class": "api.server.GunicornLines",
         }
-        if metrics_shared:
+        if settings.log_format == "json":
+            self.options["logger_class"] = "api.server.GunicornLines"
+        if settings.metrics_enabled:
             self.options["child_exit"] = _worker_exited
         super().__init__()
 
@@ -148,7 +177,7 @@ class GunicornServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        return app_for_serving()
+        return app_for_serving(self.settings)
 
 
 def _worker_exited(_arbiter, worker) -> None:

@@ -10,7 +10,11 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 
 from api.identity.passwords import PasswordHasher
+from api.runtime.config import Settings
 from models import Database, Item, Store, Tag, User, item_tags
+
+# The bench user's password, hashed at the service's default cost.
+BENCH_HASHER = PasswordHasher.from_settings(Settings.of())
 
 CHUNK = 5_000
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"
@@ -23,7 +27,7 @@ def seed(database_url: str, stores: int = 1_000, items: int = 100_000,
     items_per_store = max(1, items // stores)
     with database.engine.begin() as connection:
         connection.execute(insert(User), [{"username": BENCH_USER, "is_admin": True,
-                                           "password_hash": PasswordHasher().hash(BENCH_PASSWORD)}])
+                                           "password_hash": BENCH_HASHER.hash(BENCH_PASSWORD)}])
         connection.execute(insert(Store), [{"name": f"Store {n:05}"} for n in range(stores)])
         store_ids = connection.scalars(select(Store.id).order_by(Store.id)).all()
         connection.execute(insert(Tag), [{"name": f"tag {t}", "store_id": store_id}

@@ -11,7 +11,7 @@ target_metadata = Base.metadata
 
 
 def database_url() -> str:
-    return config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
+    return config.get_main_option("sqlalchemy.url") or Settings().database_url
 
 
 def run_migrations_offline() -> None:

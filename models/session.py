@@ -1,7 +1,9 @@
 """The engine and the session factory, built once per application."""
 
+from pathlib import Path
+
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -29,6 +31,7 @@ def make_engine(url: str, pool_size: int = 10, *, reads: bool = False) -> Engine
     # (`pool_size`), and as many again of headroom.
     pooling = {"pool_size": pool_size, "max_overflow": pool_size}
     if url.startswith("sqlite"):
+        _make_sqlite_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30}, **pooling)
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
@@ -49,6 +52,13 @@ def make_engine(url: str, pool_size: int = 10, *, reads: bool = False) -> Engine
     if reads:
         event.listen(engine, "connect", _refuse_writes)
     return engine
+
+
+def _make_sqlite_folder(url: str) -> None:
+    # A fresh checkout's `instance/`: SQLite makes the file, not its folder.
+    path = make_url(url).database
+    if path and path != ":memory:" and not path.startswith("file:"):
+        Path(path).absolute().parent.mkdir(parents=True, exist_ok=True)
 
 
 def _refuse_writes(dbapi_connection, _record):

@@ -1,16 +1,23 @@
 """Fixtures: one app per test session, a clean database per test, and the
 people and things the contract talks about (a user, a fresh admin, a store...)."""
 
+import functools
+import hashlib
 import json
 import logging
 import os
-from datetime import timedelta
+import subprocess
+import sys
+import time
 
+import hypothesis
+import orjson
 import pytest
+from connexion.spec import OpenAPISpecification
 from sqlalchemy import create_engine, delete
 from sqlalchemy.engine import make_url
 
-from api.app import create_app
+from api.app import StoresApp, create_app
 from api.identity.passwords import PasswordHasher
 from api.policies.access_log import ACCESS_LOGGER
 from api.process import migrate
@@ -18,6 +25,7 @@ from api.process.logs import configure_logging
 from api.runtime.config import Settings
 from models import Base, User
 from openapi import BASE_PATH
+from tests.live_server import LiveServer, live_server
 
 API = BASE_PATH
 PASSWORD = "correct-horse-battery"
@@ -27,17 +35,38 @@ TEST_HASHER = PasswordHasher(1, 8192)
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ON_POSTGRES = bool(TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgresql"))
 
+# Property tests draw Hypothesis's 100 examples each in `make test`, and 10
+# in `make test-fast` (--hypothesis-profile=fast).
+hypothesis.settings.register_profile("fast", max_examples=10)
+
 # Tests that only mean something on PostgreSQL; skipped on SQLite (see below).
 needs_postgres = pytest.mark.postgres
 # The slow groups, by where they live: `make test-fast` leaves them out.
 SLOW_GROUPS = {
-    "live": ("tests/production/", "tests/contract/", "tests/test_serve.py", "tests/test_wheel.py"),
+    "live": ("tests/production/", "tests/contract/test_schemathesis_",
+             "tests/contract/test_generated_", "tests/contract/test_lint.py",
+             "tests/contract/test_compatibility.py", "tests/test_wheel.py"),
     "browser": ("tests/browser/",),
 }
+# What no database can change (the spec, the clients, the docs in a browser,
+# the package, the code's own shape): run on SQLite; the PostgreSQL run
+# (tests/postgres_suite.py) leaves it out.
+DATABASE_FREE = (
+    "tests/browser/", "tests/bench/", "tests/serving/", "tests/test_wheel.py",
+    "tests/test_layers.py", "tests/test_connexion_seams.py",
+    "tests/contract/test_generated_", "tests/contract/test_lint.py",
+    "tests/contract/test_compatibility.py", "tests/contract/test_schema_checks.py",
+    "tests/contract/test_scaffold.py", "tests/contract/test_json_out.py",
+    "tests/contract/test_path_parameters.py", "tests/contract/test_resolver.py",
+    "tests/runtime/test_config.py", "tests/process/test_heap.py",
+    "tests/policies/test_rate_limit_windows.py", "tests/production/test_prometheus.py",
+    "tests/api/test_server.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
     root = config.rootpath
+    once = []
     for item in items:
         where = item.path.relative_to(root).as_posix()
         for marker, places in SLOW_GROUPS.items():
@@ -47,13 +76,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(
                 reason="needs PostgreSQL: `make test` runs it through "
                        "`python -m tests.postgres_suite`"))
+        if ON_POSTGRES and where.startswith(DATABASE_FREE):
+            once.append(item)
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if item not in once]
 
 
 @pytest.fixture(scope="session")
-def new_database(tmp_path_factory):
+def new_database(tmp_path_factory, worker_id):
     """A factory of empty databases on the suite's backend, all dropped at the end.
 
-    On PostgreSQL they are siblings of TEST_DATABASE_URL's database, named after it.
+    On PostgreSQL they are siblings of TEST_DATABASE_URL's database, named
+    after it and after the pytest-xdist worker that made them.
     """
     created = []
 
@@ -61,7 +96,7 @@ def new_database(tmp_path_factory):
         if not ON_POSTGRES:
             return f"sqlite:///{tmp_path_factory.mktemp(label) / 'stores.db'}"
         base = make_url(TEST_DATABASE_URL)
-        name = f"{base.database}_{len(created) + 1}"
+        name = f"{base.database}_{worker_id}_{len(created) + 1}"
         _on_postgres_server(f'CREATE DATABASE "{name}"')
         created.append(name)
         return base.set(database=name).render_as_string(hide_password=False)
@@ -78,24 +113,43 @@ def _on_postgres_server(statement: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def each_spec_validated_once():
+    """Connexion checks the spec against OpenAPI's schema in every app it
+    builds (0.1 s); the suite builds dozens of apps from one spec. Each
+    distinct spec is still checked, the first time it is met."""
+    validate = OpenAPISpecification._validate_spec.__func__
+    checked = set()
+
+    def once(cls, spec):
+        digest = hashlib.sha256(orjson.dumps(
+            spec, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).digest()
+        if digest not in checked:
+            validate(cls, spec)
+            checked.add(digest)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(OpenAPISpecification, "_validate_spec", classmethod(once))
+        yield
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """TEST_DATABASE_URL when given (PostgreSQL in CI), else a fresh SQLite file."""
-    url = TEST_DATABASE_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'stores.db'}"
+def database_url(new_database, worker_id):
+    """The session's database, migrated: a fresh SQLite file, or on
+    PostgreSQL TEST_DATABASE_URL's (a sibling of it per pytest-xdist worker)."""
+    url = TEST_DATABASE_URL if ON_POSTGRES and worker_id == "master" else new_database()
     migrate.upgrade(url)
     return url
 
 
 @pytest.fixture(scope="session")
 def settings(database_url, tmp_path_factory):
-    return Settings.from_env(
-        {},
+    return Settings.of(
         database_url=database_url,
         jwt_secret_key="test-secret-" + "k" * 64,
         instance_path=tmp_path_factory.mktemp("instance"),
         validate_responses=True,
         log_level="WARNING",
-        access_token_lifetime=timedelta(minutes=15),
         **TEST_HASH_COST,
     )
 
@@ -104,8 +158,23 @@ def settings(database_url, tmp_path_factory):
 def app(settings):
     # As the command line does before it builds the app: whoever reads the
     # settings sets up logging from them (api/process/startup.py).
-    configure_logging(settings.log_level, settings.access_log, settings.log_format)
+    configure_logging(settings)
     return create_app(settings)
+
+
+@pytest.fixture
+def app_with(settings):
+    """A factory of apps whose settings differ from the session's by what it
+    is given; each one's database connections are closed after the test."""
+    built = []
+
+    def make(**changes) -> StoresApp:
+        built.append(create_app(settings.but(**changes)))
+        return built[-1]
+
+    yield make
+    for app in built:
+        app.services.database.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +188,39 @@ def clean_database(services):
     with services.database.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(delete(table))
+
+
+@pytest.fixture(scope="module")
+def server(request, tmp_path_factory, new_database) -> LiveServer:
+    """A real `stores-api serve` for the module's tests, on a database of
+    its own, started as the module's SERVER_OPTIONS say (`workers`, and
+    settings as environment variables); stopped after its last test."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    options = getattr(request.module, "SERVER_OPTIONS", {})
+    with live_server(tmp_path_factory.mktemp(name), new_database(name), **options) as live:
+        yield live
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch, new_database) -> dict:
+    """The environment of `stores-api` on a fresh database: set in this
+    process (for `api.cli.main`) and returned (for `run_cli`)."""
+    url = new_database("cli")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    return {**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance")}
+
+
+def run_cli(env: dict, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """`stores-api ARGS` in a process of its own."""
+    return subprocess.run([sys.executable, "-m", "api.cli", *args],
+                          input=stdin, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def app_without_database(app_with, tmp_path):
+    """An app whose database cannot be opened: SQLite's file is a folder."""
+    return app_with(database_url=f"sqlite:///{tmp_path}")
 
 
 @pytest.fixture
@@ -152,13 +254,28 @@ def bearer(token: str) -> dict:
 
 
 def login(client, username: str, password: str = PASSWORD) -> dict:
+    """A token pair from POST /auth/login: for tests about logging in."""
     response = client.post(f"{API}/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return response.json()
 
 
+def signed_in(services, user: User, *, fresh: bool = True) -> dict:
+    """The token pair a login (`fresh`) or a refresh would answer `user`
+    with, minted as the service mints them: for tests about something else
+    than logging in, which need no password check."""
+    return services.tokens.issue_pair(user, fresh=fresh)
+
+
+@functools.cache
+def password_hash(password: str) -> str:
+    """`password` hashed at the suite's cost, once: a salt per user is the
+    service's business, not its tests' (each hash is 10 ms)."""
+    return TEST_HASHER.hash(password)
+
+
 def make_user(db, username: str, *, is_admin: bool = False, password: str = PASSWORD) -> User:
-    user = User(username=username, password_hash=TEST_HASHER.hash(password), is_admin=is_admin)
+    user = User(username=username, password_hash=password_hash(password), is_admin=is_admin)
     db.add(user)
     db.commit()
     return user
@@ -170,8 +287,8 @@ def user(db):
 
 
 @pytest.fixture
-def tokens(client, user) -> dict:
-    return login(client, user.username)
+def tokens(services, user) -> dict:
+    return signed_in(services, user)
 
 
 @pytest.fixture
@@ -181,10 +298,9 @@ def auth(tokens) -> dict:
 
 
 @pytest.fixture
-def stranger_auth(client, db) -> dict:
+def stranger_auth(services, db) -> dict:
     """Headers of a signed-in user who belongs to no store (fresh token)."""
-    make_user(db, "mallory")
-    return bearer(login(client, "mallory")["access_token"])
+    return bearer(signed_in(services, make_user(db, "mallory"))["access_token"])
 
 
 @pytest.fixture
@@ -193,8 +309,8 @@ def admin(db):
 
 
 @pytest.fixture
-def admin_tokens(client, admin) -> dict:
-    return login(client, admin.username)
+def admin_tokens(services, admin) -> dict:
+    return signed_in(services, admin)
 
 
 @pytest.fixture
@@ -204,11 +320,9 @@ def admin_auth(admin_tokens) -> dict:
 
 
 @pytest.fixture
-def stale_admin_auth(client, admin_tokens) -> dict:
+def stale_admin_auth(services, admin) -> dict:
     """Headers of an admin whose access token came from a refresh: not fresh."""
-    response = client.post(f"{API}/auth/refresh", headers=bearer(admin_tokens["refresh_token"]))
-    assert response.status_code == 200, response.text
-    return bearer(response.json()["access_token"])
+    return bearer(signed_in(services, admin, fresh=False)["access_token"])
 
 
 def create(client, auth, path: str, body: dict) -> dict:
@@ -249,6 +363,33 @@ def assert_problem(response, status: int, detail_contains: str | None = None) ->
     if detail_contains is not None:
         assert detail_contains in body["detail"], body
     return body
+
+
+def asking(client, method: str, path: str, headers: dict):
+    """The request `method path` of a test client, to ask again and again."""
+    return lambda: client.request(method, f"{API}{path}", headers=headers)
+
+
+def answered_within(seconds: float, request, status: int):
+    """The first answer with `status` of `request()`, asked again and again
+    (of a test client or a live server): what another worker, host or command
+    changed reaching the one that answers. Fails past `seconds`."""
+    started = time.monotonic()
+    while (response := request()).status_code != status:
+        assert time.monotonic() - started < seconds, \
+            f"still {response.status_code} after {seconds} s: {response.json()}"
+        time.sleep(0.01)
+    return response
+
+
+def refused_within(seconds: float, request, detail_contains: str = "revoked") -> float:
+    """Seconds until `request()` is refused as a revoked token's; it stays refused."""
+    started = time.monotonic()
+    answered_within(seconds, request, 401)
+    elapsed = time.monotonic() - started
+    for _ in range(3):
+        assert_unauthorized(request(), detail_contains)
+    return elapsed
 
 
 def assert_unauthorized(response, detail_contains: str | None = None) -> dict:

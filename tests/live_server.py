@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STARTUP_SECONDS = 60
+# A password hash costs a test server about 10 ms, not 0.1 s: enough for any
+# test that is not about what a hash costs; those pass SERVICE_HASH_COST.
+TEST_HASH_COST = {"PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "8192"}
+SERVICE_HASH_COST = {"PASSWORD_HASH_TIME_COST": "", "PASSWORD_HASH_MEMORY_KIB": ""}  # defaults
 STOP_SECONDS = 40
 # The Redis that tests of shared rate-limit counters use, when it runs.
 REDIS = ("127.0.0.1", 6379)
@@ -22,6 +26,7 @@ class LiveServer:
     url: str
     log_path: Path
     process: subprocess.Popen
+    env: dict  # the server's environment: a command run with it acts on its database
 
     @property
     def api(self) -> str:
@@ -52,6 +57,7 @@ def server_env(tmp_path: Path, database_url: str | None, **overrides) -> dict:
         # Stopped by the test, not taken out of a load balancer: no delay
         # (tests/production/test_draining.py sets its own).
         "SHUTDOWN_DELAY_SECONDS": "0",
+        **TEST_HASH_COST,
         **overrides,
     }
 
@@ -75,12 +81,11 @@ def start_server(tmp_path: Path, database_url: str | None = None, workers: int =
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers:
         command += ["--workers", str(workers)]
+    environment = server_env(tmp_path, database_url, **env)
     with open(log_path, "a") as log:
-        process = subprocess.Popen(
-            command, env=server_env(tmp_path, database_url, **env),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    server = LiveServer(f"http://127.0.0.1:{port}", log_path, process)
+        process = subprocess.Popen(command, env=environment, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    server = LiveServer(f"http://127.0.0.1:{port}", log_path, process, environment)
     try:
         wait_until_healthy(server)
     except BaseException:

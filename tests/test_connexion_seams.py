@@ -291,7 +291,7 @@ def test_the_uvicorn_worker_still_serves_as_our_worker_does_but_for_the_server()
         return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
     ours = body(Worker._serve, ("DrainingServer(config=self.config, "
-                                "shutdown_delay=shutdown_delay())", "Server(config=self.config)"))
+                                "shutdown_delay=self.shutdown_delay)", "Server(config=self.config)"))
     assert ours == body(UvicornWorker._serve)
 
 

@@ -66,7 +66,7 @@ def test_the_installed_wheel_migrates_checks_makes_an_admin_and_serves(installed
         process = subprocess.Popen(
             [installed / "stores-api", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    server = LiveServer(f"http://127.0.0.1:{port}", log_path, process)
+    server = LiveServer(f"http://127.0.0.1:{port}", log_path, process, dict(os.environ))
     try:
         wait_until_healthy(server)
         assert call("GET", f"{server.api}/health").status == 200

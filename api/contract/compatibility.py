@@ -11,9 +11,7 @@ import json
 import subprocess
 from pathlib import Path
 
-import yaml
-
-from openapi import SPEC_PATH
+from openapi import SPEC_PATH, load_spec
 
 RELEASED = SPEC_PATH.parent / "released"
 TOOLS = SPEC_PATH.parent / "tools"
@@ -61,7 +59,7 @@ def breaking_changes(found: list[dict]) -> list[dict]:
 
 
 def major(spec: Path) -> int:
-    return _version(str(yaml.safe_load(spec.read_text())["info"]["version"]))[0]
+    return _version(str(load_spec(spec)["info"]["version"]))[0]
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -7,11 +7,9 @@ older scheme) still verify, and are replaced at the next successful login.
 
 from passlib.context import CryptContext
 
-from api.runtime.config import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST
-
 
 class PasswordHasher:
-    def __init__(self, time_cost: int = DEFAULT_TIME_COST, memory_kib: int = DEFAULT_MEMORY_KIB):
+    def __init__(self, time_cost: int, memory_kib: int):
         self.context = CryptContext(
             schemes=["argon2", "pbkdf2_sha256"],
             deprecated=["pbkdf2_sha256"],

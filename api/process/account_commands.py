@@ -6,16 +6,26 @@ reach every token view)."""
 
 import getpass
 import sys
-
-import yaml
+from contextlib import contextmanager
 
 from api.runtime.config import Settings
 
 
-def create_admin(args) -> int:
+@contextmanager
+def database_of(settings: Settings):
+    """The database, through one connection, disposed of however the command ends."""
+    from models import Database
+
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def create_admin(args, settings: Settings) -> int:
     from api.identity.accounts import new_user, user_named
     from api.identity.passwords import PasswordHasher
-    from models import Database
 
     password = read_password(args)
     if password is None:
@@ -25,21 +35,15 @@ def create_admin(args) -> int:
         print(f"error: {problems}", file=sys.stderr)
         return 1
 
-    settings = Settings.from_env()
-    database = Database(settings.database_url, pool_size=1)
-    try:
-        with database.session() as session:
-            if user_named(session, args.username) is not None:
-                print(f"error: the username {args.username!r} is taken", file=sys.stderr)
-                return 1
-            user = new_user(args.username,
-                            PasswordHasher.from_settings(settings).hash(password),
-                            is_admin=True)
-            session.add(user)
-            session.commit()
-            print(f"created admin {user.username!r} with id {user.id}")
-    finally:
-        database.dispose()
+    with database_of(settings) as database, database.session() as session:
+        if user_named(session, args.username) is not None:
+            print(f"error: the username {args.username!r} is taken", file=sys.stderr)
+            return 1
+        user = new_user(args.username, PasswordHasher.from_settings(settings).hash(password),
+                        is_admin=True)
+        session.add(user)
+        session.commit()
+        print(f"created admin {user.username!r} with id {user.id}")
     return 0
 
 
@@ -60,9 +64,9 @@ def credential_problems(**credentials: str) -> str | None:
     (Username, Password), as the API checks them."""
     from jsonschema import Draft4Validator
 
-    from openapi import SPEC_PATH
+    from openapi import load_spec
 
-    spec = yaml.safe_load(SPEC_PATH.read_text())
+    spec = load_spec()
     schemas = spec["components"]["schemas"]
     schema = {
         "type": "object",
@@ -80,31 +84,27 @@ def _problem(error) -> str:
     return f"{field}: {error.message}"
 
 
-def users_list(args) -> None:
+def users_list(args, settings: Settings) -> None:
     from sqlalchemy import select
 
-    from models import Database, User
+    from models import User
 
-    database = Database(Settings.from_env().database_url, pool_size=1)
-    try:
-        with database.read_session() as session:
-            print("id\tusername\tadmin")
-            for user_id, username, is_admin in session.execute(
-                    select(User.id, User.username, User.is_admin).order_by(User.id)):
-                print(f"{user_id}\t{username}\t{'yes' if is_admin else 'no'}")
-    finally:
-        database.dispose()
+    with database_of(settings) as database, database.read_session() as session:
+        print("id\tusername\tadmin")
+        for user_id, username, is_admin in session.execute(
+                select(User.id, User.username, User.is_admin).order_by(User.id)):
+            print(f"{user_id}\t{username}\t{'yes' if is_admin else 'no'}")
 
 
-def users_promote(args) -> int:
-    return _change_user(args.username, _make_admin)
+def users_promote(args, settings: Settings) -> int:
+    return _change_user(settings, args.username, _make_admin)
 
 
-def users_demote(args) -> int:
-    return _change_user(args.username, _unmake_admin)
+def users_demote(args, settings: Settings) -> int:
+    return _change_user(settings, args.username, _unmake_admin)
 
 
-def users_set_password(args) -> int:
+def users_set_password(args, settings: Settings) -> int:
     from api.identity.passwords import PasswordHasher
 
     password = read_password(args)
@@ -114,7 +114,7 @@ def users_set_password(args) -> int:
     if problems:
         print(f"error: {problems}", file=sys.stderr)
         return 1
-    password_hash = PasswordHasher.from_settings(Settings.from_env()).hash(password)
+    password_hash = PasswordHasher.from_settings(settings).hash(password)
 
     def replace_password(session, user) -> str:
         from api.identity.tokens import end_sessions
@@ -125,17 +125,17 @@ def users_set_password(args) -> int:
         end_sessions(session, user)
         return f"password of {user.username!r} replaced; every login of it ended"
 
-    return _change_user(args.username, replace_password)
+    return _change_user(settings, args.username, replace_password)
 
 
-def users_revoke_sessions(args) -> int:
+def users_revoke_sessions(args, settings: Settings) -> int:
     def end_every_login(session, user) -> str:
         from api.identity.tokens import end_sessions
 
         end_sessions(session, user)
         return f"every login of {user.username!r} ended"
 
-    return _change_user(args.username, end_every_login)
+    return _change_user(settings, args.username, end_every_login)
 
 
 def _make_admin(session, user) -> str:
@@ -162,26 +162,21 @@ class _Refused(Exception):
     """A change the API would refuse too; its message is for the operator."""
 
 
-def _change_user(username: str, change) -> int:
+def _change_user(settings: Settings, username: str, change) -> int:
     """Lock the user's row, apply `change(session, user)` and commit; print
     what it answers. Unknown user or a refused change: a message, status 1."""
     from api.identity.accounts import user_named
-    from models import Database
 
-    database = Database(Settings.from_env().database_url, pool_size=1)
-    try:
-        with database.session() as session:
-            user = user_named(session, username, lock=True)
-            if user is None:
-                print(f"error: no user named {username!r}", file=sys.stderr)
-                return 1
-            try:
-                done = change(session, user)
-            except _Refused as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 1
-            session.commit()
-    finally:
-        database.dispose()
+    with database_of(settings) as database, database.session() as session:
+        user = user_named(session, username, lock=True)
+        if user is None:
+            print(f"error: no user named {username!r}", file=sys.stderr)
+            return 1
+        try:
+            done = change(session, user)
+        except _Refused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        session.commit()
     print(done)
     return 0

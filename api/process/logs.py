@@ -18,17 +18,24 @@ import logging
 import logging.config
 import logging.handlers
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import orjson
 from connexion.context import scope as request_scope
 
 from api.policies.access_log import ACCESS_LOGGER
 
+if TYPE_CHECKING:
+    from api.runtime.config import Settings
+
 ACCESS_LINES_PER_WRITE = 128
 ACCESS_FLUSH_SECONDS = 0.5
 
 
-def configure_logging(level: str, access_log: str | None, log_format: str = "text") -> None:
+def configure_logging(settings: "Settings") -> None:
+    """Logging as LOG_LEVEL, LOG_FORMAT and ACCESS_LOG say: once per process,
+    by whoever read the settings."""
+    level, access_log, log_format = settings.log_level, settings.access_log, settings.log_format
     handlers = {
         "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
         "access_stderr": {"class": "logging.StreamHandler", "formatter": "message"},
@@ -104,12 +111,6 @@ class JsonLines(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(line).decode()
-
-
-def json_lines_wanted(log_format: str) -> logging.Formatter | None:
-    """The formatter a library's own handlers take on (gunicorn's): ours for
-    LOG_FORMAT=json, theirs (None) for text."""
-    return JsonLines() if log_format == "json" else None
 
 
 def _batched(target: str) -> dict:

@@ -2,6 +2,7 @@
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import event
 
@@ -30,21 +31,22 @@ class Services:
     @classmethod
     def build(cls, settings: Settings) -> "Services":
         database = Database(settings.database_url, pool_size=settings.handler_threads)
+        signing_key = settings.signing_key()
         return cls(
             settings=settings,
             database=database,
             tokens=TokenService(
-                secret_key=settings.jwt_secret_key,
-                access_lifetime=settings.access_token_lifetime,
-                refresh_lifetime=settings.refresh_token_lifetime,
+                secret_key=signing_key,
+                access_lifetime=timedelta(seconds=settings.access_token_seconds),
+                refresh_lifetime=timedelta(seconds=settings.refresh_token_seconds),
             ),
             passwords=PasswordHasher.from_settings(settings),
-            device_tokens=DeviceTokens.from_secret(settings.jwt_secret_key,
-                                                   settings.device_token_lifetime),
+            device_tokens=DeviceTokens.from_secret(
+                signing_key, timedelta(seconds=settings.device_token_seconds)),
             # A key of its own for cursors, derived so that a cursor can never
             # be mistaken for a token signature.
             cursor_key=hashlib.sha256(
-                b"stores-api cursor\0" + settings.jwt_secret_key.encode()
+                b"stores-api cursor\0" + signing_key.encode()
             ).digest(),
             token_view=_token_view(settings, database),
             claimants=Claimants(settings.database_url),

@@ -78,7 +78,7 @@ def start_tracing(settings: Settings, database: Database,
         sampler=RequestsOnly(),
         shutdown_on_exit=False)
     provider.add_span_processor(span_processor or BatchSpanProcessor(
-        OTLPSpanExporter(endpoint=traces_endpoint(settings.otel_exporter_endpoint))))
+        OTLPSpanExporter(endpoint=traces_endpoint(settings.otel_exporter_otlp_endpoint))))
     # Statements run on the handler threads in a copy of the request's context
     # (api/runtime/handler_threads.py): their spans are the request's children.
     # Both of the database's engines: on PostgreSQL, reads have one of their own.

@@ -1,203 +1,34 @@
-"""Configuration, read once from the environment into one object."""
+"""The settings: each one line below (its environment variable, type, default,
+bounds and meaning), read once by whoever starts the process and handed down.
+
+`Settings()` reads the environment; `Settings.of(...)` takes values alone (a
+test's); `settings.but(...)` changes some. All three validate. The table of
+docs/operations.md is `settings_table()`, checked by tests/runtime/test_config.py.
+"""
 
 import ipaddress
 import os
 import secrets
-from dataclasses import dataclass
-from datetime import timedelta
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-# Relative to the working directory: never inside an installed package.
-DEFAULT_INSTANCE_PATH = Path("instance")
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
 SECRET_KEY_FILE = "jwt-secret.key"
-# Threads per worker process for handlers and database work: enough to overlap
-# the database's round trips, few enough not to fight over the GIL. Measured in
-# docs/performance.md.
-DEFAULT_HANDLER_THREADS = 4
-# passlib's argon2 defaults: 3 passes over 64 MiB.
-DEFAULT_TIME_COST = 3
-DEFAULT_MEMORY_KIB = 65_536
+# HS256 keys shorter than the hash (RFC 7518, 3.2) are refused.
+MIN_SECRET_KEY_BYTES = 32
 # How often a token view's listener checks that it is current
 # (api/identity/token_view.py); its bound is at least two beats.
 BEAT_SECONDS = 0.2
-# Room for the largest body of the spec (an item with a 1,000-character
-# description, each character escaped) many times over.
-DEFAULT_MAX_BODY_BYTES = 256 * 1024
-# HS256 keys shorter than the hash (RFC 7518, 3.2) are refused.
-MIN_SECRET_KEY_BYTES = 32
+# False while `Settings.of` builds settings from its arguments alone.
+_READ_ENVIRONMENT = ContextVar("read_environment", default=True)
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
-    jwt_secret_key: str
-    access_token_lifetime: timedelta = timedelta(minutes=15)
-    refresh_token_lifetime: timedelta = timedelta(days=30)
-    # How long after its rotation a refresh token presented again gets the
-    # same new pair instead of ending its chain (a retry whose answer was lost).
-    refresh_reuse_leeway: timedelta = timedelta(seconds=30)
-    # How long a login's device token lets the device skip the username's
-    # failure budget (api/identity/device_tokens.py).
-    device_token_lifetime: timedelta = timedelta(days=90)
-    log_level: str = "INFO"
-    access_log: str | None = None
-    validate_responses: bool = False
-    instance_path: Path = DEFAULT_INSTANCE_PATH
-    password_hash_time_cost: int = DEFAULT_TIME_COST
-    password_hash_memory_kib: int = DEFAULT_MEMORY_KIB
-    handler_threads: int = DEFAULT_HANDLER_THREADS
-    # Password checks per worker at once, on threads of their own, and how
-    # many more logins may wait for one before 503 (api/identity/password_checks.py).
-    password_hash_threads: int = 1
-    password_hash_waiting: int = 8
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    # Seconds a connection has to send a request's head (api/serving/bounded_head.py).
-    request_head_timeout_seconds: float = 10.0
-    # scheme://host[:port] that clients use; absolute URLs are built from it.
-    public_url: str | None = None
-    # Addresses whose X-Forwarded-For and X-Forwarded-Proto are believed.
-    trusted_proxies: tuple[str, ...] = ()
-    # Origins whose browser pages may call the API (CORS); none unless listed.
-    cors_origins: tuple[str, ...] = ()
-    # Where rate-limit counters live: redis://host:port/db shares them between
-    # workers and hosts; unset, each process counts in its own memory.
-    rate_limit_storage_url: str | None = None
-    # Multiplies every quota of the spec (test servers raise it; production: 1).
-    rate_limit_scale: float = 1.0
-    # Keys in a shared Redis start with it: one Redis can serve several deployments.
-    rate_limit_key_prefix: str = "stores-api"
-    # IPv6 callers without a token are counted by this prefix of their
-    # address: one host is usually given a whole /64, 2^64 addresses.
-    rate_limit_ipv6_prefix: int = 64
-    # Seconds between two prunes of expired rows in each worker; 0: never.
-    prune_interval_seconds: float = 3600.0
-    # On PostgreSQL, a revocation is refused by every worker of every host
-    # within this many seconds, without a database round trip per request
-    # (api/identity/token_view.py); 0: every request asks the database.
-    token_view_bound_seconds: float = 1.0
-    # GET /metrics for Prometheus (api/process/probes.py), to loopback and
-    # these addresses or networks only.
-    metrics_enabled: bool = True
-    metrics_allowed_ips: tuple[str, ...] = ()
-    # Where gunicorn's workers keep their metrics for a scrape to sum; unset,
-    # `serve --workers` makes a temporary directory.
-    metrics_dir: Path | None = None
-    # After SIGTERM, /readyz answers 503 and the process serves on for this
-    # long, for the load balancer to take it out; then it drains.
-    shutdown_delay_seconds: float = 5.0
-    # `text`: the service's own lines as text; `json`: one object a line
-    # (access lines are JSON either way).
-    log_format: str = "text"
-    # An OTLP/HTTP collector's base URL: set, each request is traced
-    # (api/process/tracing.py, the extra `otel`); unset, tracing costs nothing.
-    otel_exporter_endpoint: str | None = None
-    # True when JWT_SECRET_KEY was unset and the instance folder's key is used.
-    secret_key_generated: bool = False
-
-    @classmethod
-    def from_env(cls, environ=None, **overrides) -> "Settings":
-        env = os.environ if environ is None else environ
-        instance = Path(env.get("INSTANCE_PATH") or DEFAULT_INSTANCE_PATH).absolute()
-        values = dict(
-            database_url=env.get("DATABASE_URL")
-            or f"sqlite:///{instance / 'stores.db'}",
-            jwt_secret_key=env.get("JWT_SECRET_KEY") or None,
-            access_token_lifetime=timedelta(
-                seconds=int(env.get("ACCESS_TOKEN_SECONDS", 15 * 60))
-            ),
-            refresh_token_lifetime=timedelta(
-                seconds=int(env.get("REFRESH_TOKEN_SECONDS", 30 * 24 * 3600))
-            ),
-            refresh_reuse_leeway=timedelta(
-                seconds=float(env.get("REFRESH_REUSE_SECONDS", 30))
-            ),
-            device_token_lifetime=timedelta(
-                seconds=int(env.get("DEVICE_TOKEN_SECONDS", 90 * 24 * 3600))
-            ),
-            log_level=env.get("LOG_LEVEL", "INFO").upper(),
-            access_log=env.get("ACCESS_LOG") or None,
-            validate_responses=_flag(env.get("VALIDATE_RESPONSES", "")),
-            instance_path=instance,
-            password_hash_time_cost=int(
-                env.get("PASSWORD_HASH_TIME_COST", DEFAULT_TIME_COST)
-            ),
-            password_hash_memory_kib=int(
-                env.get("PASSWORD_HASH_MEMORY_KIB", DEFAULT_MEMORY_KIB)
-            ),
-            handler_threads=int(env.get("HANDLER_THREADS", DEFAULT_HANDLER_THREADS)),
-            password_hash_threads=int(env.get("PASSWORD_HASH_THREADS", 1)),
-            password_hash_waiting=int(env.get("PASSWORD_HASH_WAITING", 8)),
-            max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
-            request_head_timeout_seconds=float(env.get("REQUEST_HEAD_TIMEOUT_SECONDS", 10)),
-            public_url=env.get("PUBLIC_URL") or None,
-            trusted_proxies=_list(env.get("TRUSTED_PROXIES", "")),
-            cors_origins=tuple(public_origin(o) for o in _list(env.get("CORS_ORIGINS", ""))),
-            rate_limit_storage_url=env.get("RATE_LIMIT_STORAGE_URL") or None,
-            rate_limit_scale=float(env.get("RATE_LIMIT_SCALE", 1)),
-            rate_limit_key_prefix=env.get("RATE_LIMIT_KEY_PREFIX") or "stores-api",
-            rate_limit_ipv6_prefix=int(env.get("RATE_LIMIT_IPV6_PREFIX", 64)),
-            prune_interval_seconds=float(env.get("PRUNE_INTERVAL_SECONDS", 3600)),
-            token_view_bound_seconds=float(env.get("TOKEN_VIEW_BOUND_SECONDS", 1)),
-            otel_exporter_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
-            metrics_enabled=_flag(env.get("METRICS_ENABLED", "true")),
-            metrics_allowed_ips=_list(env.get("METRICS_ALLOWED_IPS", "")),
-            metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]).absolute()
-            if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
-            shutdown_delay_seconds=float(env.get("SHUTDOWN_DELAY_SECONDS", 5)),
-            log_format=env.get("LOG_FORMAT", "text").strip().lower(),
-        )
-        values.update(overrides)
-        if not timedelta(0) <= values["refresh_reuse_leeway"] <= timedelta(seconds=60):
-            raise ValueError("REFRESH_REUSE_SECONDS must be 0 to 60")
-        if values["handler_threads"] < 1:
-            raise ValueError("HANDLER_THREADS must be at least 1")
-        if values["password_hash_threads"] < 1 or values["password_hash_waiting"] < 0:
-            raise ValueError("PASSWORD_HASH_THREADS must be at least 1, "
-                             "PASSWORD_HASH_WAITING at least 0")
-        if not 0 < values["rate_limit_scale"] < float("inf"):
-            raise ValueError("RATE_LIMIT_SCALE must be a positive number")
-        if not 32 <= values["rate_limit_ipv6_prefix"] <= 128:
-            raise ValueError("RATE_LIMIT_IPV6_PREFIX must be 32 to 128")
-        if not 0 <= values["prune_interval_seconds"] < float("inf"):
-            raise ValueError("PRUNE_INTERVAL_SECONDS must be 0 or more")
-        bound = values["token_view_bound_seconds"]
-        if not (bound == 0 or 2 * BEAT_SECONDS <= bound <= 60):
-            raise ValueError(f"TOKEN_VIEW_BOUND_SECONDS must be 0, or {2 * BEAT_SECONDS} to 60")
-        if not 0 < values["request_head_timeout_seconds"] <= 300:
-            raise ValueError("REQUEST_HEAD_TIMEOUT_SECONDS must be more than 0, at most 300")
-        for network in values["metrics_allowed_ips"]:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError("METRICS_ALLOWED_IPS must list addresses or networks "
-                                 "(10.0.0.5, 10.0.0.0/8), separated by commas") from None
-        if not 0 <= values["shutdown_delay_seconds"] <= 120:
-            raise ValueError("SHUTDOWN_DELAY_SECONDS must be 0 to 120")
-        if values["log_format"] not in ("text", "json"):
-            raise ValueError("LOG_FORMAT must be text or json")
-        if values["max_body_bytes"] < 1024:
-            raise ValueError("MAX_BODY_BYTES must be at least 1024")
-        if values["public_url"]:
-            values["public_url"] = public_origin(values["public_url"])
-        if not values["jwt_secret_key"]:
-            values["jwt_secret_key"] = instance_secret_key(values["instance_path"])
-            values["secret_key_generated"] = True
-        elif len(values["jwt_secret_key"].encode()) < MIN_SECRET_KEY_BYTES:
-            raise ValueError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes")
-        if values["database_url"].startswith("sqlite:///"):
-            Path(values["instance_path"]).mkdir(parents=True, exist_ok=True)
-        return cls(**values)
-
-
-    def check_secret_for_serving(self) -> None:
-        """Refuse to serve with a key only this host knows when other hosts may
-        share the database: they would reject every token this one signs."""
-        if self.secret_key_generated and not self.database_url.startswith("sqlite"):
-            raise ValueError(
-                "JWT_SECRET_KEY is unset: set it, the same on every host, to serve from "
-                "a shared database (a generated key is for SQLite development only)"
-            )
+class SettingsError(ValueError):
+    """Settings that cannot be used, named by their variables, never with their values."""
 
 
 def public_origin(url: str) -> str:
@@ -205,16 +36,234 @@ def public_origin(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") \
             or parts.query or parts.fragment or "@" in parts.netloc:
-        raise ValueError(f"{url!r} must be http(s)://host[:port], without a path")
+        raise ValueError("must be http(s)://host[:port], without a path")
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _list(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+def _comma_list(value):
+    return tuple(part.strip() for part in value.split(",") if part.strip()) \
+        if isinstance(value, str) else value
 
 
-def _flag(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError("must list addresses or networks (10.0.0.5, 10.0.0.0/8), "
+                         "separated by commas") from None
+    return value
+
+
+def _token_view_bound(seconds: float) -> float:
+    if not (seconds == 0 or 2 * BEAT_SECONDS <= seconds <= 60):
+        raise ValueError(f"must be 0, or {2 * BEAT_SECONDS} to 60")
+    return seconds
+
+
+def _long_enough_key(key: SecretStr | None) -> SecretStr | None:
+    if key is not None and len(key.get_secret_value().encode()) < MIN_SECRET_KEY_BYTES:
+        raise ValueError(f"must be at least {MIN_SECRET_KEY_BYTES} bytes")
+    return key
+
+
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
+Origin = Annotated[str, AfterValidator(public_origin)]
+Network = Annotated[str, AfterValidator(_network)]
+Absolute = Annotated[Path, AfterValidator(Path.absolute)]
+Lowered = BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value)
+Uppered = BeforeValidator(lambda value: value.strip().upper() if isinstance(value, str) else value)
+
+
+def setting(default, meaning: str, *, shown: str | None = None, **bounds):
+    """A field: its default, its meaning (a cell of the docs' table, in
+    Markdown), the default as the table shows it when the value alone does
+    not say it, and its bounds (pydantic's `ge`, `le`...)."""
+    factory = {"default_factory": default} if callable(default) else {"default": default}
+    return Field(**factory, description=meaning, json_schema_extra={"shown": shown}, **bounds)
+
+
+class Settings(BaseSettings):
+    # Read from the variable of each name, upper case; an empty one is unset.
+    model_config = SettingsConfigDict(frozen=True, env_ignore_empty=True, extra="forbid",
+                                      allow_inf_nan=False, validate_default=True)
+
+    instance_path: Absolute = setting(
+        Path("instance"), "where the SQLite database and the generated key live",
+        shown="`instance/`")
+    database_url: str = setting(
+        lambda values: f"sqlite:///{values['instance_path'] / 'stores.db'}",
+        "SQLAlchemy URL; PostgreSQL as `postgresql+psycopg://user@host/db`",
+        shown="`sqlite:///instance/stores.db`", min_length=1)
+    jwt_secret_key: Annotated[SecretStr | None, AfterValidator(_long_enough_key)] = setting(
+        None, "HS256 signing key, at least 32 bytes; required to serve from PostgreSQL, "
+        "where several hosts may share the database (`serve` stops with a message without it)",
+        shown="generated once into `instance/jwt-secret.key` (mode 0600), on SQLite only")
+    access_token_seconds: int = setting(900, "access token lifetime",
+                                        shown="`900` (15 minutes)", ge=1)
+    refresh_token_seconds: int = setting(2_592_000, "refresh token lifetime",
+                                         shown="`2592000` (30 days)", ge=1)
+    refresh_reuse_seconds: float = setting(
+        30, "a refresh token presented again this soon after its use (0 to 60) gets the same "
+        "new pair, as a retry; later it revokes its whole login", ge=0, le=60)
+    device_token_seconds: int = setting(
+        7_776_000, "how long a login's `device_token` lets that device's logins spend a "
+        "budget of their own", shown="`7776000` (90 days)", ge=1)
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], Uppered] = \
+        setting("INFO", "level of the service's logs (Connexion's own: warnings and above "
+                "unless `DEBUG`)")
+    log_format: Annotated[Literal["text", "json"], Lowered] = setting(
+        "text", "`json`: every line of the process (the service's, gunicorn's, uvicorn's, the "
+        "migrations', Python's warnings) is one JSON object with `time`, `level`, `logger`, "
+        "`message`, and the `request_id` (and `trace_id`) of the request it belongs to; access "
+        "lines are JSON objects in either format")
+    access_log: Path | None = setting(
+        None, "a file that gets one line per request, as stderr does (written in batches, at "
+        "most 0.5 s after the request)")
+    validate_responses: bool = setting(
+        False, "validate every response against the spec (always on in tests)")
+    password_hash_time_cost: int = setting(
+        3, "argon2id passes per password hash (see the [performance page](performance.md))",
+        ge=1)
+    password_hash_memory_kib: int = setting(
+        65_536, "argon2id memory per password hash, in KiB", ge=8)
+    password_hash_threads: int = setting(
+        1, "password checks per worker at once, on threads of their own (run at a lower "
+        "priority than the handler threads)", ge=1)
+    password_hash_waiting: int = setting(
+        8, "logins per worker that may wait for a password thread; more get 503 with "
+        "`Retry-After: 1`", ge=0)
+    handler_threads: int = setting(
+        4, "threads per worker that run handlers and database work; each of the worker's two "
+        "database pools (transactions, and reads) has as many connections, and as many again "
+        "of overflow (see the [performance page](performance.md))", ge=1)
+    request_head_timeout_seconds: float = setting(
+        10, "seconds a connection has to send a request's line and headers, from its opening "
+        "or its previous request's end; then 408 and closed", gt=0, le=300)
+    max_body_bytes: int = setting(
+        256 * 1024, "largest request body; more is 413, counted while it is read (chunked "
+        "bodies too)", shown="`262144` (256 KiB)", ge=1024)
+    public_url: Origin | None = setting(
+        None, "`https://host[:port]` that clients use: absolute URLs (`Link`, redirects) are "
+        "built from it; unset, from the address the server listens on. Never from the "
+        "request's `Host`")
+    cors_origins: Annotated[tuple[Origin, ...], NoDecode, BeforeValidator(_comma_list)] = \
+        setting((), "comma-separated origins (`https://app.example`) whose browser pages may "
+                "call the API: they may send `Authorization`, `Content-Type`, `If-Match`, "
+                "`If-None-Match`, `Idempotency-Key` and read `ETag`, `Location`, `Link`, "
+                "`X-Request-ID`, `Retry-After`, `RateLimit`, `RateLimit-Policy`, `Deprecation`, "
+                "`Sunset`; unset, no CORS header is sent")
+    trusted_proxies: CommaList = setting(
+        (), "comma-separated addresses whose `X-Forwarded-For` and `X-Forwarded-Proto` are "
+        "believed; unset, nobody's (rate limits count the socket's address)")
+    rate_limit_storage_url: str | None = setting(
+        None, "`redis://host:port/db`: rate-limit counters shared by every worker and host; "
+        "unset, each process counts in its own memory")
+    rate_limit_scale: float = setting(
+        1, "multiplies every quota of the spec; test servers raise it (`1000`), production "
+        "leaves it at 1", gt=0)
+    rate_limit_ipv6_prefix: int = setting(
+        64, "IPv6 callers without a token are counted by this prefix of their address (32 to "
+        "128): a host usually has a whole /64", ge=32, le=128)
+    rate_limit_key_prefix: str = setting(
+        "stores-api", "prefix of the counters' keys in Redis, so one Redis can serve several "
+        "deployments", min_length=1)
+    prune_interval_seconds: float = setting(
+        3600, "each worker deletes expired token revocations and idempotency keys this often; "
+        "`0`: never (run `stores-api prune` instead)", ge=0)
+    token_view_bound_seconds: Annotated[float, AfterValidator(_token_view_bound)] = setting(
+        1, "on PostgreSQL, a logout, a revoked chain or a deleted user is refused by every "
+        "worker of every host within this many seconds, and access-token checks need no "
+        "database round trip ([above](#running-in-production)); `0`: every request asks the "
+        "database (`0.4` to `60` otherwise)")
+    metrics_enabled: bool = setting(
+        True, "`GET /metrics` for Prometheus ([Monitoring](#monitoring)); `false`: the path is "
+        "unknown, and nothing is measured per request")
+    metrics_allowed_ips: Annotated[tuple[Network, ...], NoDecode,
+                                   BeforeValidator(_comma_list)] = setting(
+        (), "comma-separated addresses or networks (`10.0.0.7`, `10.0.0.0/8`) that may scrape "
+        "`/metrics` besides loopback; anyone else gets 404")
+    prometheus_multiproc_dir: Absolute | None = setting(
+        None, "with `--workers`, where each worker writes its metrics for a scrape to sum; "
+        "`serve` empties it before the first worker starts", shown="a new temporary directory")
+    shutdown_delay_seconds: float = setting(
+        5, "after SIGTERM, `/readyz` answers 503 and the process serves on this long (0 to "
+        "120) before it stops accepting and drains", ge=0, le=120)
+    otel_exporter_otlp_endpoint: str | None = setting(
+        None, "an OTLP/HTTP collector's base URL (`http://collector:4318`): one trace per "
+        "request ([Traces](#traces)); needs `pip install 'stores-api[otel]'`")
+
+    def __init__(self, **values) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise SettingsError(_described(error)) from None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                   dotenv_settings, file_secret_settings):
+        # The environment, unless `of` builds them; never a .env file or secrets dir.
+        return (init_settings, env_settings) if _READ_ENVIRONMENT.get() else (init_settings,)
+
+    @classmethod
+    def of(cls, **values) -> "Settings":
+        """These values and the defaults, whatever the environment says."""
+        token = _READ_ENVIRONMENT.set(False)
+        try:
+            return cls(**values)
+        finally:
+            _READ_ENVIRONMENT.reset(token)
+
+    def but(self, **changes) -> "Settings":
+        """A copy with `changes`, validated as any settings are."""
+        return self.of(**{**dict(self), **changes})
+
+    @property
+    def secret_key_generated(self) -> bool:
+        return self.jwt_secret_key is None
+
+    def signing_key(self) -> str:
+        """JWT_SECRET_KEY, or the development key kept in the instance folder."""
+        if self.jwt_secret_key is not None:
+            return self.jwt_secret_key.get_secret_value()
+        return instance_secret_key(self.instance_path)
+
+    def check_secret_for_serving(self) -> None:
+        """Refuse to serve with a key only this host knows when other hosts may
+        share the database: they would reject every token this one signs."""
+        if self.secret_key_generated and not self.database_url.startswith("sqlite"):
+            raise SettingsError(
+                "JWT_SECRET_KEY is unset: set it, the same on every host, to serve from "
+                "a shared database (a generated key is for SQLite development only)"
+            )
+
+
+def _described(error: ValidationError) -> str:
+    """Each problem as `VARIABLE: rule`, without the value: a secret's value
+    never reaches a terminal or a log."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+        lines.append(f"{name}: {problem['msg'].removeprefix('Value error, ')}")
+    return "; ".join(lines)
+
+
+def settings_table() -> str:
+    """The table of docs/operations.md: variable, default, meaning."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        shown = field.json_schema_extra["shown"]
+        if shown is None:
+            shown = _shown_default(field.default)
+        rows.append(f"| `{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(rows)
+
+
+def _shown_default(value) -> str:
+    if value is None or value == ():
+        return "unset"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`"
 
 
 def instance_secret_key(instance_path: Path) -> str:

@@ -7,8 +7,8 @@ a head whole before the app sees any of it:
   before the app's own 431 could answer. Here the bytes of a head are
   counted as they arrive, and once a head is still incomplete past the
   bound the connection answers 431 and closes, without reading the rest.
-- Complete within `head_timeout` seconds (REQUEST_HEAD_TIMEOUT_SECONDS, set
-  by the command line before it serves) of the connection opening, or of
+- Complete within `head_timeout` seconds (REQUEST_HEAD_TIMEOUT_SECONDS,
+  given to each protocol by api/server.py) of the connection opening, or of
   the previous request ending. A client that sends a header line every few
   seconds kept its connection open for as long as it liked (uvicorn's
   keep-alive timer is disarmed by every byte that arrives); here it gets
@@ -36,7 +36,9 @@ MAX_HEAD_BYTES = MAX_URL_BYTES + MAX_HEADER_BYTES + 8 * 1024
 
 
 class BoundedHeadProtocol(HttpToolsProtocol):
-    head_timeout = 10.0  # seconds
+    def __init__(self, *args, head_timeout: float, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_timeout = head_timeout  # seconds
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)

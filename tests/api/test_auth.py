@@ -1,14 +1,11 @@
 """POST /auth/register, /auth/login, /auth/refresh, /auth/logout."""
 
-import dataclasses
-from datetime import timedelta
 
 import jwt
 import pytest
 from passlib.hash import pbkdf2_sha256
 from sqlalchemy import select
 
-from api.app import create_app
 from models import User
 from tests.conftest import (
     API,
@@ -69,7 +66,7 @@ def test_login_returns_a_fresh_token_pair(client, user, services):
     assert pair["token_type"] == "Bearer"
     assert pair["expires_in"] == 15 * 60
     claims = jwt.decode(
-        pair["access_token"], services.settings.jwt_secret_key, algorithms=["HS256"]
+        pair["access_token"], services.tokens.secret_key, algorithms=["HS256"]
     )
     assert claims["sub"] == str(user.id)
     assert claims["type"] == "access"
@@ -77,7 +74,7 @@ def test_login_returns_a_fresh_token_pair(client, user, services):
     assert claims["exp"] - claims["iat"] == 15 * 60
     assert {"jti", "scope", "iat", "exp"} <= set(claims)
     refresh = jwt.decode(
-        pair["refresh_token"], services.settings.jwt_secret_key, algorithms=["HS256"]
+        pair["refresh_token"], services.tokens.secret_key, algorithms=["HS256"]
     )
     assert refresh["type"] == "refresh"
     assert refresh["exp"] - refresh["iat"] == 30 * 24 * 3600
@@ -146,7 +143,7 @@ def test_refresh_returns_a_new_pair_with_a_non_fresh_access_token(client, tokens
     pair = response.json()
     assert pair["refresh_token"] != tokens["refresh_token"]
     claims = jwt.decode(
-        pair["access_token"], services.settings.jwt_secret_key, algorithms=["HS256"]
+        pair["access_token"], services.tokens.secret_key, algorithms=["HS256"]
     )
     assert claims["fresh"] is False
     assert client.get(f"{API}/users/me", headers=bearer(pair["access_token"])).status_code == 200
@@ -161,10 +158,9 @@ def test_refresh_without_a_token_is_401(client):
 
 
 @pytest.fixture
-def client_without_leeway(settings):
+def client_without_leeway(app_with):
     """The app with REFRESH_REUSE_SECONDS=0: a refresh token works once."""
-    app = create_app(dataclasses.replace(settings, refresh_reuse_leeway=timedelta(0)))
-    with app.test_client() as client:
+    with app_with(refresh_reuse_seconds=0).test_client() as client:
         yield client
 
 

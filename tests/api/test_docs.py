@@ -1,14 +1,12 @@
 """Swagger UI and the spec, served from the installed package."""
 
-import dataclasses
 import re
 
 import pytest
 import yaml
 
-from api.app import create_app
 from api.process import migrate
-from openapi import SPEC_PATH
+from openapi import SPEC_PATH, load_spec
 from tests.conftest import API
 
 
@@ -28,7 +26,7 @@ def test_the_spec_is_served_as_written_with_its_refs(client):
     response = client.get(f"{API}/openapi.json")
     assert response.status_code == 200
     served = response.json()
-    written = yaml.safe_load(SPEC_PATH.read_text())
+    written = load_spec()
     assert response.text.count('"$ref"') == SPEC_PATH.read_text().count("$ref:") > 200
     assert served["components"] == written["components"]
     assert served["paths"] == written["paths"]
@@ -93,18 +91,18 @@ def example_request(spec, path, parameters, op):
 
 
 @pytest.fixture
-def fresh_client(new_database, settings):
+def fresh_client(new_database, app_with):
     """An app on a database of its own, fresh as a newcomer's: ids start at 1."""
     url = new_database("examples")
     migrate.upgrade(url)
-    with create_app(dataclasses.replace(settings, database_url=url)).test_client() as client:
+    with app_with(database_url=url).test_client() as client:
         yield client
 
 
 def test_request_examples_succeed_as_they_stand(fresh_client):
     """Every example in the spec works when tried as it is, in the tour's order."""
     client = fresh_client
-    spec = yaml.safe_load(SPEC_PATH.read_text())
+    spec = load_spec()
     operations = dict(operations_by_id(spec))
     headers = {}
     for operation_id in EXAMPLE_TOUR:

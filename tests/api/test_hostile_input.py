@@ -288,17 +288,11 @@ def test_links_are_built_from_the_server_not_the_host_header(client, auth, db, s
         assert "evil.example" not in redirect.headers.get("location", "")
 
 
-def test_public_url_makes_the_links(settings):
-    from dataclasses import replace
+def test_public_url_makes_the_links(app_with, auth):
+    from tests.conftest import create
 
-    from api.app import create_app
-    from tests.conftest import create, login, make_user
-
-    app = create_app(replace(settings, public_url="https://shop.example"))
-    with app.services.database.session() as db:
-        make_user(db, "alice")
+    app = app_with(public_url="https://shop.example")
     with app.test_client() as client:
-        auth = bearer(login(client, "alice")["access_token"])
         for n in range(2):
             create(client, auth, "/stores", {"name": f"shop {n}"})
         response = client.get(f"{API}/stores?limit=1", headers={**auth, "Host": "evil.example"})
@@ -307,7 +301,7 @@ def test_public_url_makes_the_links(settings):
 
 def forged_token(services, tokens, **claims) -> str:
     original = jwt.decode(tokens["access_token"], options={"verify_signature": False})
-    return jwt.encode({**original, **claims}, services.settings.jwt_secret_key, algorithm="HS256")
+    return jwt.encode({**original, **claims}, services.tokens.secret_key, algorithm="HS256")
 
 
 @pytest.mark.parametrize("claims", [

@@ -9,27 +9,23 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
-from openapi import SPEC_PATH
+from openapi import load_spec
 from tests.http import call
-from tests.live_server import live_server
 
 REPORTS = Path(__file__).resolve().parents[2] / "reports"
 USERNAME, PASSWORD = "alice", "correct-horse-battery"
 TIMEOUT_MS = 15_000
 
 
-@pytest.fixture
-def server(tmp_path, new_database):
-    with live_server(tmp_path, new_database("browser")) as live:
-        assert call("POST", f"{live.api}/auth/register",
-                    {"username": USERNAME, "password": PASSWORD}).status == 201
-        yield live
+@pytest.fixture(scope="module")
+def registered(server):
+    assert call("POST", f"{server.api}/auth/register",
+                {"username": USERNAME, "password": PASSWORD}).status == 201
 
 
 @pytest.fixture
-def page(browser, server):
+def page(browser, server, registered):
     """A page that may only talk to the server: every other host is refused and noted."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
@@ -77,7 +73,7 @@ def test_swagger_ui_lists_the_api_logs_in_and_tries_calls(page, server):
     assert "default-src 'none'" in response.headers["content-security-policy"]
     page.locator(".opblock").first.wait_for()
 
-    spec = yaml.safe_load(SPEC_PATH.read_text())
+    spec = load_spec()
     listed = set(page.locator(".opblock-tag-section").evaluate_all("""sections =>
         sections.flatMap(section => {
             const tag = section.querySelector('.opblock-tag').getAttribute('data-tag');

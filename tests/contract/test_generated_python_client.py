@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.contract.packages import CONTRACT_VERSION, build_client
-from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parents[2]
 FLOW = Path(__file__).with_name("python_client_flow.py")
 INSTALL_SECONDS = 600
+# The module's server (tests/conftest.py) answers only what the spec allows.
+SERVER_OPTIONS = {"VALIDATE_RESPONSES": "true"}
 
 
 def generate_python_client(spec_url: str, output: Path) -> None:
@@ -33,7 +34,7 @@ def generate_python_client(spec_url: str, output: Path) -> None:
 @pytest.fixture(scope="module")
 def stores_client(tmp_path_factory, server):
     folder = tmp_path_factory.mktemp("generated")
-    generate_python_client(f"{server}/openapi.json", folder / "stores_client")
+    generate_python_client(f"{server.api}/openapi.json", folder / "stores_client")
     sys.path.insert(0, str(folder))
     try:
         yield importlib.import_module("stores_client")
@@ -41,13 +42,6 @@ def stores_client(tmp_path_factory, server):
         sys.path.remove(str(folder))
         for name in [m for m in sys.modules if m.split(".")[0] == "stores_client"]:
             del sys.modules[name]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, new_database):
-    with live_server(tmp_path_factory.mktemp("server"), new_database("client"),
-                     VALIDATE_RESPONSES="true") as live:
-        yield live.api
 
 
 def test_the_client_from_the_served_spec_has_its_named_models(stores_client):
@@ -73,7 +67,7 @@ def test_the_python_client_wheel_runs_the_whole_flow_from_a_fresh_venv(tmp_path,
                            cwd=tmp_path, capture_output=True, text=True, check=True)
     assert where.stdout.startswith(str(environment))  # the installed wheel, no source folder
     flow = subprocess.run([python, str(FLOW)], cwd=tmp_path, capture_output=True, text=True,
-                          env={"PATH": os.environ["PATH"], "STORES_API_URL": server},
+                          env={"PATH": os.environ["PATH"], "STORES_API_URL": server.api},
                           timeout=120)
     assert flow.returncode == 0, flow.stderr
     assert f"python flow: ok with stores-api-client {CONTRACT_VERSION}" in flow.stdout

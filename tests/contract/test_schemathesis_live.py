@@ -8,15 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.contract.spec_walk import operations_of
 from api.runtime.metrics import KNOWN_METHODS, NO_OPERATION
-from openapi import SPEC_PATH
-from tests.conftest import ON_POSTGRES
+from openapi import load_spec
+from tests.conftest import ON_POSTGRES, run_cli
 from tests.http import call, register_and_login
-from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parents[2]
 REPORTS = PROJECT / "reports"
@@ -28,18 +26,14 @@ RUN_TIMEOUT = 900
 REPORT_SUFFIX = "-postgresql" if ON_POSTGRES else ""
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, new_database):
-    tmp_path = tmp_path_factory.mktemp("schemathesis")
-    database_url = new_database("schemathesis")
-    with live_server(tmp_path, database_url, VALIDATE_RESPONSES="true", LOG_LEVEL="WARNING") as live:
-        admin = subprocess.run(
-            [sys.executable, "-m", "api.cli", "create-admin", ADMIN, "--password-stdin"],
-            input=PASSWORD, text=True, capture_output=True, timeout=120,
-            env={**os.environ, "DATABASE_URL": database_url},
-        )
-        assert admin.returncode == 0, admin.stderr
-        yield live
+# The module's server (tests/conftest.py) answers only what the spec allows.
+SERVER_OPTIONS = {"VALIDATE_RESPONSES": "true", "LOG_LEVEL": "WARNING"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def admin(server):
+    made = run_cli(server.env, "create-admin", ADMIN, "--password-stdin", stdin=PASSWORD)
+    assert made.returncode == 0, made.stderr
 
 
 def schemathesis(url: str, report: str, *options: str, hooks: str | None,
@@ -101,7 +95,7 @@ def test_the_runs_leave_metric_series_within_operations_times_statuses(server):
     histogram has a series per operation, method and status it saw: each
     status one the spec documents for that operation, and no path or method
     a fuzzer invented among the labels."""
-    spec = yaml.safe_load(SPEC_PATH.read_text())
+    spec = load_spec()
     documented = {operation["operationId"]: set(operation["responses"])
                   for _path, _method, operation in operations_of(spec)}
     statuses = set().union(*documented.values())

@@ -3,19 +3,13 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from tests.http import call, register_and_login
 from tests.live_server import live_server
 
+# The module's server (tests/conftest.py): two gunicorn workers.
+SERVER_OPTIONS = {"workers": 2}
 CREATES = 200
 LINK_CALLS = 50
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, new_database):
-    with live_server(tmp_path_factory.mktemp("busy"), new_database("busy"), workers=2) as live:
-        yield live
 
 
 def test_200_concurrent_creates_of_one_name_give_one_201_and_199_409(server):

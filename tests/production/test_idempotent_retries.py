@@ -9,19 +9,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-import pytest
-
 from tests.http import call, register_and_login
-from tests.live_server import live_server
 
+# The module's server (tests/conftest.py): two gunicorn workers.
+SERVER_OPTIONS = {"workers": 2}
 PARALLEL = 20
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, new_database):
-    with live_server(tmp_path_factory.mktemp("retries"), new_database("retries"),
-                     workers=2) as live:
-        yield live
 
 
 def stores_named(server, token, name) -> list[dict]:

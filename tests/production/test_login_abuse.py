@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.http import call, register_and_login
-from tests.live_server import REDIS, live_server, redis_reachable
+from tests.http import call, log_in, register_and_login
+from tests.live_server import REDIS, SERVICE_HASH_COST, live_server, redis_reachable
 
 PASSWORD = "the-right-password"
 GUESSES = 50
@@ -16,11 +16,9 @@ USERNAME_BUDGET = 5  # the spec's login-username quota
 
 
 def login(server, username: str, password: str, address: str, device: str | None = None):
-    headers = {"X-Forwarded-For": address}
-    if device:
-        headers["Device-Token"] = device
-    return call("POST", f"{server.api}/auth/login", {"username": username, "password": password},
-                headers=headers)
+    """A login from `address` (as the trusted proxy tells), with `device`'s token."""
+    headers = {"X-Forwarded-For": address, **({"Device-Token": device} if device else {})}
+    return log_in(server.api, username, password, headers)
 
 
 def test_a_guesser_from_many_addresses_cannot_keep_the_real_user_out(tmp_path, new_database):
@@ -80,7 +78,7 @@ def test_50_concurrent_guesses_get_no_more_than_the_budget(tmp_path, new_databas
 
 def test_logins_past_the_password_threads_and_their_queue_get_503_and_reads_go_on(tmp_path, new_database):
     with live_server(tmp_path, new_database("hash-pool"), PASSWORD_HASH_THREADS="1",
-                     PASSWORD_HASH_WAITING="1") as server:
+                     PASSWORD_HASH_WAITING="1", **SERVICE_HASH_COST) as server:
         names = [f"crowd{n}" for n in range(8)]
         reader = register_and_login(server.api, "reader", PASSWORD)["access_token"]
         for name in names:

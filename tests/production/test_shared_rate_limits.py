@@ -8,7 +8,7 @@ import pytest
 from api.identity.accounts import new_user
 from api.identity.passwords import PasswordHasher
 from models import Database
-from tests.http import call
+from tests.http import call, log_in
 from tests.live_server import REDIS, live_server, redis_reachable
 
 SCALE = "0.05"  # the spec's quotas / 20: 6 writes a minute, 1 login failure per username
@@ -36,7 +36,7 @@ def two_hosts(tmp_path_factory, new_database):
 
 
 def login(host, username: str) -> str:
-    reply = call("POST", f"{host.api}/auth/login", {"username": username, "password": PASSWORD})
+    reply = log_in(host.api, username, PASSWORD)
     assert reply.status == 200, reply.body
     return reply.json()["access_token"]
 

@@ -6,7 +6,7 @@ import time
 from urllib.parse import urlsplit
 
 from tests.http import call, register_and_login
-from tests.live_server import live_server, stop
+from tests.live_server import SERVICE_HASH_COST, live_server, stop
 
 LOGINS = 32  # each one hashes a password: enough work to be in flight at SIGTERM
 
@@ -27,7 +27,7 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path, new_database):
     # Every login waits for a password thread rather than getting 503: what is
     # in flight at SIGTERM is what must finish.
     with live_server(tmp_path, new_database("sigterm"), workers=2,
-                     PASSWORD_HASH_WAITING=str(LOGINS)) as server:
+                     PASSWORD_HASH_WAITING=str(LOGINS), **SERVICE_HASH_COST) as server:
         register_and_login(server.api, "patient")
         address = urlsplit(server.url)
         sent = threading.Barrier(LOGINS + 1, timeout=60)

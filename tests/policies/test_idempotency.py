@@ -5,24 +5,16 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from api.policies.idempotency import CLAIM_LEASE, KEPT_FOR, request_fingerprint
+from api.policies.idempotency import CLAIM_LEASE
 from models import IdempotencyKey, Item, Store, Tag
 from tests.conftest import API, assert_problem, bearer, login, make_user
-
-KEY = "3f1c9b8e-5a2d-4c61-9e7f-0d2b6a4c8e11"
+from tests.policies.conftest import KEY, claimed_without_answer, count, post_store
 
 
 def post(client, auth, path, body, key=KEY):
     return client.post(f"{API}{path}", json=body, headers={**auth, "Idempotency-Key": key})
-
-
-def count(db, model) -> int:
-    try:
-        return db.scalar(select(func.count()).select_from(model))
-    finally:
-        db.rollback()  # SQLite: the test's read must not hold the write lock
 
 
 @pytest.mark.parametrize("path, body, model", [
@@ -65,20 +57,6 @@ def test_keys_belong_to_their_user(client, auth, db):
     theirs = post(client, bob, "/stores", {"name": "Bob's"})
     assert theirs.status_code == 201
     assert theirs.json()["id"] != first.json()["id"]
-
-
-def claimed_without_answer(db, user, body: bytes, claimant: str | None = None) -> None:
-    """KEY claimed for POST /stores with `body` by `claimant`, no answer kept yet."""
-    now = datetime.now(UTC)
-    db.add(IdempotencyKey(user_id=user.id, key=KEY, created_at=now, expires_at=now + KEPT_FOR,
-                          claimant=claimant,
-                          fingerprint=request_fingerprint("POST", f"{API}/stores", body)))
-    db.commit()
-
-
-def post_store(client, auth, body: bytes):
-    return client.post(f"{API}/stores", content=body, headers={
-        **auth, "Idempotency-Key": KEY, "Content-Type": "application/json"})
 
 
 def test_a_request_still_running_is_409(client, auth, db, user):

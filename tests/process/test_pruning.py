@@ -1,27 +1,17 @@
 """Nothing grows without bound: expired revocations and idempotency keys are
 pruned by `stores-api prune` and, on their own, by the running service."""
 
-import dataclasses
-import os
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from api.app import create_app
 from api.process import migrate
 from models import Database, IdempotencyKey, RevokedToken, User
-from tests.conftest import API, PASSWORD, TEST_HASHER, bearer
-from tests.test_cli import run_cli
+from tests.conftest import API, PASSWORD, bearer, password_hash, run_cli
 
 CYCLE_SECONDS = 6.0
-
-
-@pytest.fixture
-def env(tmp_path, new_database) -> dict:
-    return {**os.environ, "DATABASE_URL": new_database("prune"),
-            "INSTANCE_PATH": str(tmp_path / "instance")}
 
 
 def counts(database) -> tuple[int, int]:
@@ -30,13 +20,14 @@ def counts(database) -> tuple[int, int]:
                 session.scalar(select(func.count()).select_from(IdempotencyKey)))
 
 
-def test_stores_api_prune_deletes_what_has_expired_and_nothing_else(env):
-    url = env["DATABASE_URL"]
+@pytest.mark.slow
+def test_stores_api_prune_deletes_what_has_expired_and_nothing_else(cli_env):
+    env, url = cli_env, cli_env["DATABASE_URL"]
     migrate.upgrade(url)
     database = Database(url)
     now = datetime.now(UTC)
     with database.session() as session:
-        user = User(username="owner", password_hash=TEST_HASHER.hash(PASSWORD))
+        user = User(username="owner", password_hash=password_hash(PASSWORD))
         session.add(user)
         session.flush()
         for n, expires in enumerate([now - timedelta(seconds=1), now + timedelta(hours=1)] * 3):
@@ -54,15 +45,14 @@ def test_stores_api_prune_deletes_what_has_expired_and_nothing_else(env):
     database.dispose()
 
 
-def test_the_running_service_prunes_so_the_revocations_stop_growing(settings, db):
+@pytest.mark.slow
+def test_the_running_service_prunes_so_the_revocations_stop_growing(app_with, db):
     """Token lifetimes of 2 s and a prune every 0.3 s: login, refresh and
     logout in a loop revoke three tokens a round, and the table levels off."""
-    short = dataclasses.replace(settings, access_token_lifetime=timedelta(seconds=2),
-                                refresh_token_lifetime=timedelta(seconds=2),
-                                prune_interval_seconds=0.3, rate_limit_scale=100)
-    db.add(User(username="cycler", password_hash=TEST_HASHER.hash(PASSWORD)))
+    db.add(User(username="cycler", password_hash=password_hash(PASSWORD)))
     db.commit()
-    app = create_app(short)
+    app = app_with(access_token_seconds=2, refresh_token_seconds=2,
+                   prune_interval_seconds=0.3, rate_limit_scale=100)
     revoked, sizes = 0, []
     with app.test_client() as client:
         deadline = time.monotonic() + CYCLE_SECONDS

@@ -10,7 +10,7 @@ import yaml
 import api.cli
 from api.app import create_app
 from api.contract import scaffold, spec_checks
-from openapi import SPEC_PATH
+from openapi import load_spec
 from tests.conftest import API, assert_problem
 
 # What a stub answers, until it is filled in.
@@ -50,7 +50,7 @@ HISTORY = {
 
 @pytest.fixture
 def spec_with_a_new_path(tmp_path, monkeypatch):
-    document = yaml.safe_load(SPEC_PATH.read_text())
+    document = load_spec()
     document["paths"]["/items/{item_id}/history"] = copy.deepcopy(HISTORY)
     path = tmp_path / "spec" / "swagger.yaml"
     path.parent.mkdir()

@@ -42,11 +42,10 @@ async def ok(scope, receive, send):
 
 
 def connected(head_timeout: float = 10.0) -> tuple[BoundedHeadProtocol, RecordingTransport]:
-    config = Config(app=ok, http=BoundedHeadProtocol, lifespan="off", log_level="error")
+    config = Config(app=ok, http=BoundedHeadProtocol, lifespan="off", log_config=None)
     config.load()
     protocol = BoundedHeadProtocol(config=config, server_state=ServerState(), app_state={},
-                                   _loop=asyncio.get_running_loop())
-    protocol.head_timeout = head_timeout
+                                   _loop=asyncio.get_running_loop(), head_timeout=head_timeout)
     transport = RecordingTransport()
     protocol.connection_made(transport)
     return protocol, transport

@@ -1,32 +1,31 @@
 """/livez, /readyz and /metrics: outside the contract, for operators."""
 
-import dataclasses
 import uuid
 
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
-from api.app import create_app
 from api.process import migrate
 from api.process.metrics import sample_pools
-from api.runtime.config import Settings
 from api.runtime.draining import DRAINING
 from api.runtime.version import package_version
-from openapi import SPEC_PATH
+from openapi import load_spec
 from tests.conftest import API, PASSWORD, assert_problem, bearer, login
 
 LOOPBACK = ("127.0.0.1", 40000)
-SPEC = yaml.safe_load(SPEC_PATH.read_text())
+SPEC = load_spec()
 
 
 def samples(client, name: str) -> dict[tuple, float]:
     """The scrape's samples called `name`, by their labels."""
     response = client.get("/metrics")
     assert response.status_code == 200
+    # The session's registry holds every series its tests made: only the
+    # samples of `name` are parsed.
+    lines = "\n".join(line for line in response.text.splitlines() if line.startswith(name))
     found = {}
-    for family in text_string_to_metric_families(response.text):
+    for family in text_string_to_metric_families(lines + "\n"):
         for sample in family.samples:
             if sample.name == name:
                 found[tuple(sorted(sample.labels.items()))] = sample.value
@@ -68,14 +67,6 @@ def test_readyz_is_503_once_sigterm_was_received(client, monkeypatch):
     assert client.get("/livez").status_code == 200
 
 
-@pytest.fixture(scope="module")
-def app_without_database(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("down")
-    return create_app(Settings.from_env(
-        {}, database_url=f"sqlite:///{instance}/missing-folder/stores.db",
-        jwt_secret_key="k" * 64, instance_path=instance))
-
-
 def test_database_down_livez_200_readyz_503(app_without_database):
     with app_without_database.test_client() as client:
         assert client.get("/livez").status_code == 200
@@ -85,13 +76,12 @@ def test_database_down_livez_200_readyz_503(app_without_database):
         "database": "unavailable (OperationalError)", "schema": "unknown", "shutdown": "ok"}}
 
 
-def test_a_schema_one_migration_behind_is_503_naming_it(tmp_path):
+def test_a_schema_one_migration_behind_is_503_naming_it(app_with, tmp_path):
     url = f"sqlite:///{tmp_path}/behind.db"
     migrate.upgrade(url)
     migrate.downgrade(url, "-1")
     head = migrate.script_directory(url).get_revision("head")
-    app = create_app(Settings.from_env({}, database_url=url, jwt_secret_key="k" * 64,
-                                       instance_path=tmp_path))
+    app = app_with(database_url=url)
     with app.test_client() as client:
         response = client.get("/readyz")
     assert response.status_code == 503
@@ -145,8 +135,8 @@ def test_metrics_from_another_address_is_the_404_of_any_unknown_path(client):
         assert outsider.get("/metrics").status_code == 404
 
 
-def test_metrics_allowed_ips_let_a_network_scrape(settings):
-    app = create_app(dataclasses.replace(settings, metrics_allowed_ips=("10.1.0.0/16",)))
+def test_metrics_allowed_ips_let_a_network_scrape(app_with):
+    app = app_with(metrics_allowed_ips=("10.1.0.0/16",))
     with app.test_client(client=("10.1.2.3", 5)) as inside:
         assert inside.get("/metrics").status_code == 200
     with app.test_client(client=("10.2.0.1", 5)) as outside:
@@ -155,8 +145,8 @@ def test_metrics_allowed_ips_let_a_network_scrape(settings):
         assert mapped.get("/metrics").status_code == 200
 
 
-def test_metrics_off_is_404_even_to_loopback(settings):
-    app = create_app(dataclasses.replace(settings, metrics_enabled=False))
+def test_metrics_off_is_404_even_to_loopback(app_with):
+    app = app_with(metrics_enabled=False)
     with app.test_client(client=LOOPBACK) as client:
         assert client.get("/metrics").status_code == 404
         assert client.get("/livez").status_code == 200
@@ -209,8 +199,8 @@ def test_idempotency_replays_and_refusals_are_counted(local, auth):
     assert outcome("unprocessable") == unprocessable + 1
 
 
-def test_rate_limit_refusals_are_counted_per_policy(settings):
-    app = create_app(dataclasses.replace(settings, rate_limit_scale=0.05))
+def test_rate_limit_refusals_are_counted_per_policy(app_with):
+    app = app_with(rate_limit_scale=0.05)
     with app.test_client(client=LOOPBACK) as client:
         before = counter(client, "stores_api_rate_limit_refusals_total", policy="login-address")
         statuses = [client.post(f"{API}/auth/login", json={
@@ -230,7 +220,7 @@ def test_access_lines_name_the_operation_and_its_route(client, auth, store, acce
 
 
 
-def test_a_schema_a_newer_release_migrated_keeps_the_host_ready(tmp_path):
+def test_a_schema_a_newer_release_migrated_keeps_the_host_ready(app_with, tmp_path):
     """`db upgrade` as a release step runs before the old hosts stop: they
     stay in the load balancer, as the migrations keep them working."""
     url = f"sqlite:///{tmp_path}/ahead.db"
@@ -239,8 +229,7 @@ def test_a_schema_a_newer_release_migrated_keeps_the_host_ready(tmp_path):
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     engine.dispose()
-    app = create_app(Settings.from_env({}, database_url=url, jwt_secret_key="k" * 64,
-                                       instance_path=tmp_path))
+    app = app_with(database_url=url)
     with app.test_client() as client:
         response = client.get("/readyz")
     assert response.status_code == 200

@@ -2,12 +2,21 @@
 same acts, and their effect seen through the API."""
 
 import io
-import time
 
 import pytest
 
 import api.cli
-from tests.conftest import API, PASSWORD, assert_unauthorized, bearer, login, make_user
+from tests.conftest import (
+    API,
+    PASSWORD,
+    answered_within,
+    asking,
+    assert_unauthorized,
+    bearer,
+    login,
+    make_user,
+    refused_within,
+)
 
 NEW_PASSWORD = "another-horse-battery"
 
@@ -29,14 +38,11 @@ def cli(settings, monkeypatch, capsys):
     return run
 
 
-def answered_within(client, headers: dict, status: int, settings) -> None:
-    """GET /users answers `status` within the token view's bound (on
-    PostgreSQL a change committed elsewhere reaches the app by NOTIFY);
-    on SQLite at once."""
-    deadline = time.monotonic() + settings.token_view_bound_seconds + 2
-    while (response := client.get(f"{API}/users", headers=headers)).status_code != status:
-        assert time.monotonic() < deadline, f"still {response.status_code}: {response.text}"
-        time.sleep(0.02)
+@pytest.fixture
+def bound(settings) -> float:
+    """How soon a command's change reaches the app: on PostgreSQL by NOTIFY,
+    within the token view's bound; on SQLite at once."""
+    return settings.token_view_bound_seconds + 2
 
 
 def login_fails(client, username: str, password: str) -> None:
@@ -55,12 +61,12 @@ def test_list_shows_each_user_with_its_role_and_nothing_secret(cli, admin, user)
     assert "$argon2" not in out
 
 
-def test_promote_gives_the_users_own_tokens_the_admin_role(cli, client, settings, admin, user,
+def test_promote_gives_the_users_own_tokens_the_admin_role(cli, client, bound, admin, user,
                                                           auth):
     assert client.get(f"{API}/users", headers=auth).status_code == 403
     status, out, _ = cli("promote", "ALICE")  # names regardless of case, as login does
     assert (status, out) == (0, "'alice' is an admin\n")
-    answered_within(client, auth, 200, settings)
+    answered_within(bound, asking(client, "GET", "/users", auth), 200)
     fresh = bearer(login(client, "alice")["access_token"])
     assert client.get(f"{API}/users", headers=fresh).status_code == 200
 
@@ -69,12 +75,12 @@ def test_promote_of_an_admin_changes_nothing(cli, admin):
     assert cli("promote", "root")[:2] == (0, "'root' is an admin already\n")
 
 
-def test_demote_takes_the_admin_role_from_the_users_tokens(cli, client, settings, db, admin,
+def test_demote_takes_the_admin_role_from_the_users_tokens(cli, client, bound, db, admin,
                                                           admin_auth):
     deputy = make_user(db, "deputy", is_admin=True)
     status, out, _ = cli("demote", "root")
     assert (status, out) == (0, "'root' is no longer an admin\n")
-    answered_within(client, admin_auth, 403, settings)
+    answered_within(bound, asking(client, "GET", "/users", admin_auth), 403)
     assert cli("list")[1].splitlines()[1:] == [f"{admin.id}\troot\tno",
                                                f"{deputy.id}\tdeputy\tyes"]
 
@@ -90,36 +96,27 @@ def test_demote_of_a_user_who_is_no_admin_changes_nothing(cli, admin, user):
     assert cli("demote", "alice")[:2] == (0, "'alice' is not an admin\n")
 
 
-def test_set_password_replaces_the_password_and_ends_every_login(cli, client, settings, user,
+def test_set_password_replaces_the_password_and_ends_every_login(cli, client, bound, user,
                                                                  tokens):
     status, out, _ = cli("set-password", "alice", "--password-stdin", stdin=NEW_PASSWORD + "\n")
     assert status == 0 and "password of 'alice' replaced" in out
     assert NEW_PASSWORD not in out
     login_fails(client, "alice", PASSWORD)
     fresh = login(client, "alice", NEW_PASSWORD)
-    refused_within(client, f"{API}/users/me", bearer(tokens["access_token"]), settings)
+    refused_within(bound, asking(client, "GET", "/users/me", bearer(tokens["access_token"])))
     assert client.get(f"{API}/users/me", headers=bearer(fresh["access_token"])).status_code == 200
 
 
-def refused_within(client, url: str, headers: dict, settings, method: str = "GET") -> None:
-    """`url` answers 401 within the token view's bound (at once on SQLite)."""
-    deadline = time.monotonic() + settings.token_view_bound_seconds + 2
-    while (response := client.request(method, url, headers=headers)).status_code != 401:
-        assert time.monotonic() < deadline, f"still {response.status_code}: {response.text}"
-        time.sleep(0.02)
-    assert_unauthorized(response, "revoked")
-
-
-def test_revoke_sessions_ends_every_login_access_and_refresh_alike(cli, client, settings, user):
+def test_revoke_sessions_ends_every_login_access_and_refresh_alike(cli, client, bound, user):
     first, second = login(client, "alice"), login(client, "alice")
     refreshed = client.post(f"{API}/auth/refresh", headers=bearer(second["refresh_token"]))
     assert refreshed.status_code == 200
     status, out, err = cli("revoke-sessions", "alice")
     assert (status, err) == (0, "") and "every login of 'alice' ended" in out
     for pair in (first, refreshed.json()):
-        refused_within(client, f"{API}/users/me", bearer(pair["access_token"]), settings)
-        refused_within(client, f"{API}/auth/refresh", bearer(pair["refresh_token"]), settings,
-                       method="POST")
+        refused_within(bound, asking(client, "GET", "/users/me", bearer(pair["access_token"])))
+        refused_within(bound, asking(client, "POST", "/auth/refresh",
+                                     bearer(pair["refresh_token"])))
     # The account itself goes on: a new login works, and refreshes.
     again = login(client, "alice")
     assert client.get(f"{API}/users/me", headers=bearer(again["access_token"])).status_code == 200

@@ -6,7 +6,6 @@ dropped."""
 from decimal import Decimal
 
 import pytest
-import yaml
 from connexion.json_schema import resolve_refs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,9 +13,9 @@ from hypothesis import strategies as st
 from api.contract.json_body import parse_json
 from api.contract.schema_checks import SchemaCheck, json_schema_of
 from api.contract.validation import ParameterSchemaValidator, RequestSchemaValidator, compiled
-from openapi import SPEC_PATH
+from openapi import load_spec
 
-SPEC = resolve_refs(yaml.safe_load(SPEC_PATH.read_text()))
+SPEC = resolve_refs(load_spec())
 METHODS = ("get", "put", "post", "delete", "patch")
 
 
@@ -86,7 +85,8 @@ def test_the_spec_has_request_schemas_of_every_kind():
 
 @pytest.mark.parametrize(("validator_class", "schema"),
                          [pytest.param(cls, schema, id=name) for name, cls, schema in REQUEST_SCHEMAS])
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# As many examples as the run's Hypothesis profile says (tests/conftest.py).
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_jsonschema_rs_agrees_with_jsonschema(validator_class, schema, data):
     exact = compiled(validator_class, schema)

@@ -1,5 +1,7 @@
-"""The `stores-api` command line."""
+"""The `stores-api` command line (api/cli.py); `serve` as a real server:
+migrations first, the access log."""
 
+import json
 import os
 import subprocess
 import sys
@@ -13,21 +15,14 @@ from api.contract import spec_checks
 from api.contract.spec_policy import store_role_problems
 from api.process import account_commands, migrate
 from models import Database, User
+from tests.conftest import run_cli
+from tests.http import call
+from tests.live_server import live_server, server_env
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch, new_database):
-    url = new_database("cli")
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
-    return {**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance")}
-
-
-def run_cli(env, *args, stdin=""):
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        input=stdin, env=env, capture_output=True, text=True, timeout=120,
-    )
+def env(cli_env):
+    return cli_env
 
 
 def users(url):
@@ -38,6 +33,7 @@ def users(url):
     return found
 
 
+@pytest.mark.slow
 def test_db_upgrade_current_and_downgrade(env):
     assert run_cli(env, "db", "upgrade").returncode == 0
     current = run_cli(env, "db", "current")
@@ -47,6 +43,7 @@ def test_db_upgrade_current_and_downgrade(env):
     assert current.returncode == 0 and current.stdout.strip() == ""
 
 
+@pytest.mark.slow
 def test_create_admin_reads_the_password_from_stdin(env):
     migrate.upgrade(env["DATABASE_URL"])
     result = run_cli(env, "create-admin", "boss", "--password-stdin", stdin="long-enough-pw\n")
@@ -55,6 +52,7 @@ def test_create_admin_reads_the_password_from_stdin(env):
     assert users(env["DATABASE_URL"]) == [("boss", True)]
 
 
+@pytest.mark.slow
 def test_create_admin_refuses_a_taken_name_and_a_short_password(env):
     migrate.upgrade(env["DATABASE_URL"])
     run_cli(env, "create-admin", "boss", "--password-stdin", stdin="long-enough-pw\n")
@@ -171,3 +169,39 @@ def test_the_command_is_installed():
     assert result.returncode == 0
     for command in ("serve", "db", "create-admin", "openapi"):
         assert command in result.stdout
+
+
+@pytest.mark.live
+def test_serve_upgrades_a_fresh_database_and_answers(tmp_path, new_database):
+    access_log = tmp_path / "access.log"
+    with live_server(tmp_path, new_database("serve"), ACCESS_LOG=str(access_log)) as server:
+        reply = call("POST", f"{server.api}/auth/register",
+                     {"username": "alice", "password": "long-enough-pw"})
+        assert reply.status == 201, reply.body
+        reply = call("GET", f"{server.api}/stores")
+        assert reply.status == 401
+        assert reply.headers["content-type"] == "application/problem+json"
+        assert reply.headers["www-authenticate"] == "Bearer"
+    lines = [json.loads(line) for line in access_log.read_text().splitlines()]
+    # After the readiness probes: the register and the refused list, a line each.
+    # A line is written once its response has gone out, so the client may send
+    # the next request first: the order of the two lines is not fixed.
+    assert sorted((line["method"], line["path"], line["status"]) for line in lines
+                  if line["path"] != "/api/v1/health") == [
+        ("GET", "/api/v1/stores", 401),
+        ("POST", "/api/v1/auth/register", 201),
+    ]
+    # Connexion's warnings go through the configured logging, formatted.
+    assert "WARNING api.contract.problems: 401" in server.log()
+
+
+@pytest.mark.slow
+def test_serve_refuses_a_shared_database_without_a_secret_key(tmp_path):
+
+    env = server_env(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    del env["JWT_SECRET_KEY"]
+    result = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "1"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "JWT_SECRET_KEY is unset" in result.stderr
+    assert "Traceback" not in result.stderr

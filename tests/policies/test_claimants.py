@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 import api.policies.idempotency
 from api.policies.claimants import RELEASED, Claimants
 from models import IdempotencyKey, Store
-from tests.api.test_idempotency import KEY, claimed_without_answer, count, post_store
 from tests.conftest import ON_POSTGRES, assert_problem, needs_postgres
+from tests.policies.conftest import KEY, claimed_without_answer, count, post_store
 
 # Another host: never this one's name, so its process cannot be looked up here.
 ELSEWHERE = "another-host.invalid 4242 987654"

@@ -7,10 +7,8 @@ import json
 import logging
 import signal
 import time
-from types import SimpleNamespace
 
 import pytest
-from gunicorn.config import Config
 from uvicorn import Config as UvicornConfig
 
 from api import server
@@ -24,7 +22,7 @@ def not_draining(monkeypatch):
 
 
 def test_sigterm_marks_draining_at_once_and_exits_after_the_delay(not_draining):
-    drain = server.DrainingServer(UvicornConfig(app=None), shutdown_delay=0.2)
+    drain = server.DrainingServer(UvicornConfig(app=None, log_config=None), shutdown_delay=0.2)
     drain.handle_exit(signal.SIGTERM, None)
     assert DRAINING.underway and not drain.should_exit
     drain.handle_exit(signal.SIGTERM, None)  # a second SIGTERM changes nothing
@@ -36,19 +34,18 @@ def test_sigterm_marks_draining_at_once_and_exits_after_the_delay(not_draining):
 
 
 def test_sigint_and_a_zero_delay_stop_at_once(not_draining):
-    interrupted = server.DrainingServer(UvicornConfig(app=None), shutdown_delay=5)
+    interrupted = server.DrainingServer(UvicornConfig(app=None, log_config=None), shutdown_delay=5)
     interrupted.handle_exit(signal.SIGINT, None)
     assert interrupted.should_exit and not DRAINING.underway
-    undelayed = server.DrainingServer(UvicornConfig(app=None), shutdown_delay=0)
+    undelayed = server.DrainingServer(UvicornConfig(app=None, log_config=None), shutdown_delay=0)
     undelayed.handle_exit(signal.SIGTERM, None)
     assert undelayed.should_exit
 
 
 @pytest.mark.parametrize("log_format, is_json", [("json", True), ("text", False)])
-def test_gunicorns_lines_follow_log_format(monkeypatch, capsys, log_format, is_json):
-    monkeypatch.setattr(server, "_settings", SimpleNamespace(log_format=log_format,
-                                                             shutdown_delay_seconds=5))
-    lines = server.GunicornLines(Config())
+def test_gunicorns_lines_follow_log_format(settings, capsys, log_format, is_json):
+    gunicorn = server.GunicornServer(settings.but(log_format=log_format), "127.0.0.1", 1, 2)
+    lines = gunicorn.cfg.logger_class(gunicorn.cfg)
     lines.error_log.info("Booting worker with pid: %s", 42)
     logged = capsys.readouterr().err.strip().splitlines()[-1]
     if is_json:
@@ -60,10 +57,8 @@ def test_gunicorns_lines_follow_log_format(monkeypatch, capsys, log_format, is_j
     logging.getLogger("gunicorn.error").handlers.clear()
 
 
-def test_the_graceful_timeout_makes_room_for_the_delay(monkeypatch):
-    monkeypatch.setattr(server, "_settings", SimpleNamespace(log_format="text",
-                                                             shutdown_delay_seconds=4.5))
-    gunicorn = server.GunicornServer("127.0.0.1", 1, 2, (), metrics_shared=True)
+def test_the_graceful_timeout_makes_room_for_the_delay(settings):
+    gunicorn = server.GunicornServer(settings.but(shutdown_delay_seconds=4.5), "127.0.0.1", 1, 2)
     assert gunicorn.cfg.graceful_timeout == server.GRACEFUL_TIMEOUT_SECONDS + 5
     assert gunicorn.cfg.child_exit is server._worker_exited
 

@@ -1,6 +1,8 @@
-"""On PostgreSQL a worker answers token checks from its token view, kept
-current by LISTEN/NOTIFY: no database round trip per request, and whatever
-another host commits is refused within the bound."""
+"""The token view (api/identity/token_view.py). On PostgreSQL a worker answers
+token checks from it, kept current by LISTEN/NOTIFY: no database round trip
+per request, and whatever another host commits is refused within the bound.
+Its rules alone, without a database: when it may answer, and what it learns
+from notifications and from this worker's own commits."""
 
 import time
 import uuid
@@ -11,9 +13,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from tests.conftest import TEST_DATABASE_URL, assert_unauthorized, bearer, needs_postgres
+from api.identity.token_view import USERS_KEPT, TokenView
+from tests.conftest import asking, assert_unauthorized, bearer, needs_postgres, refused_within
 
-pytestmark = needs_postgres
+REVOKED = "revoked or its user no longer exists"
 
 
 @pytest.fixture
@@ -42,26 +45,16 @@ def token_lookups(services):
     event.remove(engine, "before_cursor_execute", count)
 
 
-def another_host():
-    """A connection of the database's own, as another host's worker has."""
-    url = make_url(TEST_DATABASE_URL).set(drivername="postgresql")
-    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+@pytest.fixture
+def another_host(database_url):
+    """A factory of connections of the database's own, as another host's worker has."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return lambda: psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
 
 
-def refused_within(client, headers: dict, seconds: float) -> float:
-    """Seconds until the request is refused; fails past `seconds`."""
-    started = time.monotonic()
-    while True:
-        response = client.get("/api/v1/users/me", headers=headers)
-        elapsed = time.monotonic() - started
-        if response.status_code == 401:
-            assert_unauthorized(response, "revoked or its user no longer exists")
-            return elapsed
-        assert response.status_code == 200
-        assert elapsed < seconds, f"still accepted after {elapsed:.2f} s"
-        time.sleep(0.01)
 
 
+@needs_postgres
 def test_a_current_view_answers_token_checks_without_the_database(client, view, auth,
                                                                   token_lookups):
     assert client.get("/api/v1/users/me", headers=auth).status_code == 200  # learns the user
@@ -71,8 +64,9 @@ def test_a_current_view_answers_token_checks_without_the_database(client, view, 
     assert token_lookups == []
 
 
+@needs_postgres
 def test_a_revocation_committed_by_another_host_is_refused_within_the_bound(
-        client, view, services, user, tokens, auth):
+        client, view, services, user, tokens, auth, another_host):
     assert client.get("/api/v1/users/me", headers=auth).status_code == 200
     claims = services.tokens.decode(tokens["access_token"], "access")
     with another_host() as connection:
@@ -80,30 +74,36 @@ def test_a_revocation_committed_by_another_host_is_refused_within_the_bound(
             "INSERT INTO revoked_tokens (jti, user_id, expires_at, revoked_at)"
             " VALUES (%s, %s, %s, now())",
             (claims["jti"], user.id, datetime.now(UTC) + timedelta(minutes=15)))
-    assert refused_within(client, auth, view.bound) < view.bound
+    assert refused_within(view.bound, asking(client, "GET", "/users/me", auth), REVOKED) \
+        < view.bound
 
 
-def test_a_user_deleted_by_another_host_is_refused_within_the_bound(client, view, user, auth):
+@needs_postgres
+def test_a_user_deleted_by_another_host_is_refused_within_the_bound(client, view, user, auth,
+                                                                   another_host):
     assert client.get("/api/v1/users/me", headers=auth).status_code == 200
     assert user.id in view.admins
     with another_host() as connection:
         connection.execute("DELETE FROM users WHERE id = %s", (user.id,))
-    refused_within(client, auth, view.bound)
+    refused_within(view.bound, asking(client, "GET", "/users/me", auth), REVOKED)
 
 
+@needs_postgres
 def test_a_logout_here_is_refused_here_at_once(client, view, auth):
     assert client.post("/api/v1/auth/logout", headers=auth).status_code == 204
     assert_unauthorized(client.get("/api/v1/users/me", headers=auth))
 
 
+@needs_postgres
 def test_a_user_deleted_here_is_refused_here_at_once(client, view, admin_auth, user, auth):
     assert client.get("/api/v1/users/me", headers=auth).status_code == 200
     assert client.delete(f"/api/v1/users/{user.id}", headers=admin_auth).status_code == 204
     assert_unauthorized(client.get("/api/v1/users/me", headers=auth))
 
 
+@needs_postgres
 def test_a_view_past_its_bound_asks_the_database_and_still_refuses(
-        client, view, services, user, tokens, auth, token_lookups, monkeypatch):
+        client, view, services, user, tokens, auth, token_lookups, monkeypatch, another_host):
     monkeypatch.setattr(view, "is_current", lambda: False)  # as if the listener were lost
     assert client.get("/api/v1/users/me", headers=auth).status_code == 200
     assert token_lookups, "a view that is not current must not answer"
@@ -118,6 +118,7 @@ def test_a_view_past_its_bound_asks_the_database_and_still_refuses(
     assert claims["jti"] not in view.revoked
 
 
+@needs_postgres
 def test_a_token_unknown_to_the_view_is_checked_in_the_database(client, view, services):
     foreign = services.tokens.issue_pair(
         type("Ghost", (), {"id": 2_000_000_000, "is_admin": False, "session_generation": 0})(), fresh=True)
@@ -125,8 +126,9 @@ def test_a_token_unknown_to_the_view_is_checked_in_the_database(client, view, se
                                    headers=bearer(foreign["access_token"])))
 
 
+@needs_postgres
 def test_the_listener_reloads_what_it_missed_when_it_reconnects(client, view, user, tokens,
-                                                                auth):
+                                                                auth, another_host):
     jti = str(uuid.uuid4())
     with another_host() as connection:
         connection.execute("SET session_replication_role = replica")  # no notification
@@ -141,3 +143,99 @@ def test_the_listener_reloads_what_it_missed_when_it_reconnects(client, view, us
     while jti not in view.revoked:
         assert time.monotonic() < deadline, "the listener did not reload the revocations"
         time.sleep(0.05)
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def claims(jti="j1", sid="s1", sub="7"):
+    return {"jti": jti, "sid": sid, "sub": sub}
+
+
+def test_a_view_is_trusted_only_for_the_bound_after_the_last_beat_was_sent():
+    clock = Clock()
+    view = TokenView(bound=1.0, clock=clock)
+    assert not view.is_current()
+    view.confirm(beat_sent_at=100.0)
+    clock.now = 100.99
+    assert view.is_current()
+    clock.now = 101.0
+    assert not view.is_current()
+
+
+def test_a_late_beat_never_shortens_the_trust_and_distrust_ends_it():
+    clock = Clock()
+    view = TokenView(bound=1.0, clock=clock)
+    view.confirm(100.5)
+    view.confirm(100.0)  # an older beat arriving late
+    clock.now = 101.2
+    assert view.is_current()
+    view.distrust()
+    assert not view.is_current()
+
+
+def test_revocations_of_a_token_or_its_chain_come_from_notifications():
+    view = TokenView(bound=1.0)
+    view.apply("revoked j1 2000000000.5")
+    view.apply("revoked s2 2000000000")
+    assert view.is_revoked(claims(jti="j1"))
+    assert view.is_revoked(claims(jti="other", sid="s2"))
+    assert not view.is_revoked(claims(jti="j3", sid="s3"))
+
+
+def test_expired_revocations_are_dropped():
+    view = TokenView(bound=1.0)
+    view.apply("revoked old 1000")
+    view.apply("revoked new 3000")
+    view.drop_expired(now=2000)
+    assert set(view.revoked) == {"new"}
+
+
+def test_a_user_change_forgets_the_user():
+    view = TokenView(bound=1.0)
+    view.remember_user(7, (True, 0), view.user_changes())
+    assert view.admins == {7: (True, 0)}
+    view.apply("user 7")
+    assert view.admins == {}
+
+
+def test_what_the_database_said_is_not_kept_when_a_user_changed_meanwhile():
+    view = TokenView(bound=1.0)
+    before = view.user_changes()
+    view.apply("user 9")  # arrives while user 7 is being looked up
+    view.remember_user(7, (False, 0), before)
+    assert view.admins == {}
+
+
+def test_payloads_that_are_not_ours_change_nothing():
+    view = TokenView(bound=1.0)
+    view.apply("hello")
+    view.apply("")
+    assert view.revoked == {} and view.admins == {}
+
+
+def test_this_workers_commits_apply_at_once():
+    view = TokenView(bound=1.0)
+    view.remember_user(5, (True, 0), view.user_changes())
+    view.apply_committed({"revoked": {"j9": 2e9}, "users": {5}})
+    assert view.is_revoked(claims(jti="j9"))
+    assert 5 not in view.admins
+
+
+def test_a_new_snapshot_replaces_revocations_and_forgets_users():
+    view = TokenView(bound=1.0)
+    view.apply("revoked gone 2000000000")
+    view.remember_user(1, (False, 0), view.user_changes())
+    view.replace({"kept": 2e9})
+    assert set(view.revoked) == {"kept"} and view.admins == {}
+
+
+def test_the_users_remembered_are_bounded():
+    view = TokenView(bound=1.0)
+    for user_id in range(USERS_KEPT + 1):
+        view.remember_user(user_id, (False, 0), view.user_changes())
+    assert len(view.admins) <= USERS_KEPT

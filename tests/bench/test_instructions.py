@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_the_instruction_harness_serves_a_scenario_in_process(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.db'}",
            "INSTANCE_PATH": str(tmp_path)}
@@ -20,6 +23,7 @@ def test_the_instruction_harness_serves_a_scenario_in_process(tmp_path):
     assert done.stderr.count('"status": 200') >= 5 + 50  # warm-up and measured, all 200
 
 
+@pytest.mark.slow
 def test_metrics_alone_writes_what_a_request_writes_to_the_workers_files(tmp_path):
     """`make instructions`' measure of the metrics' cost does what a request
     does to them: one observation each, into the files a scrape sums."""

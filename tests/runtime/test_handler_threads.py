@@ -9,12 +9,10 @@ import gc
 import os
 import threading
 import time
-from dataclasses import replace
 
 import pytest
 from anyio import to_thread
 
-from api.app import create_app
 from api.runtime.handler_threads import HandlerThreads
 from tests.conftest import API, needs_postgres
 
@@ -25,12 +23,12 @@ def _pool_size() -> int:
     return to_thread.current_default_thread_limiter().total_tokens
 
 
-def test_the_thread_pools_have_handler_threads_threads(settings, monkeypatch):
+def test_the_thread_pools_have_handler_threads_threads(app_with, monkeypatch):
     from connexion.context import scope
 
     import api.health
 
-    app = create_app(replace(settings, handler_threads=3))
+    app = app_with(handler_threads=3)
     pools = []
     db = api.health.db
     monkeypatch.setattr(api.health, "db", lambda: pools.append(

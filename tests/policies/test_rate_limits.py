@@ -1,20 +1,17 @@
 """Rate limits declared in the spec (`x-rate-limits`, `x-rate-limit`),
 enforced per caller, with the IETF draft's headers and 429 + Retry-After."""
 
-import dataclasses
 import logging
 import re
 import socket
 
 import pytest
-import yaml
 
-from api.app import create_app
 from api.contract.spec_policy import operation_policies
-from openapi import SPEC_PATH
+from openapi import load_spec
 from tests.conftest import API, PASSWORD, assert_problem, bearer, login, make_user
 
-SPEC = yaml.safe_load(SPEC_PATH.read_text())
+SPEC = load_spec()
 QUOTAS = SPEC["x-rate-limits"]["policies"]
 RATE_LIMIT = re.compile(r'^"(?P<name>[a-z-]+)";r=(?P<r>\d+);t=(?P<t>\d+)$')
 
@@ -27,10 +24,10 @@ def remaining(response) -> int:
 
 
 @pytest.fixture
-def scaled_client(settings):
+def scaled_client(app_with):
     """The app with every quota of the spec scaled down 20 times (RATE_LIMIT_SCALE):
     write 6 per minute, read 30, login failures 1 per username and 1 per address."""
-    app = create_app(dataclasses.replace(settings, rate_limit_scale=0.05))
+    app = app_with(rate_limit_scale=0.05)
     with app.test_client() as client:
         yield client
 
@@ -147,10 +144,9 @@ def closed_port() -> int:
         return sock.getsockname()[1]  # closed again when the block ends
 
 
-def test_with_redis_down_the_service_serves_counts_locally_and_logs(settings, db):
-    app = create_app(dataclasses.replace(
-        settings, rate_limit_scale=0.05,
-        rate_limit_storage_url=f"redis://127.0.0.1:{closed_port()}/0"))
+def test_with_redis_down_the_service_serves_counts_locally_and_logs(app_with, db):
+    app = app_with(rate_limit_scale=0.05,
+                   rate_limit_storage_url=f"redis://127.0.0.1:{closed_port()}/0")
     make_user(db, "offline")
     warnings = []
     handler = logging.Handler(logging.WARNING)

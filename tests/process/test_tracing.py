@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -20,7 +19,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 import api.app
-from api.app import create_app
 from api.process import tracing
 from api.process.pruning import prune
 from tests.conftest import API
@@ -32,20 +30,20 @@ WAIT_SECONDS = 10
 
 
 @pytest.fixture
-def exported(settings, monkeypatch):
+def exported(app_with, monkeypatch):
     """A traced app on the suite's database whose spans stay in memory: its
     test client, and the finished spans."""
-    app, exporter = traced_app(settings, monkeypatch)
+    app, exporter = traced_app(app_with, monkeypatch)
     with app.test_client() as client:  # its lifespan ends the tracing too
         yield client, exporter
 
 
-def traced_app(settings, monkeypatch):
+def traced_app(app_with, monkeypatch):
     """An app with tracing on whose spans go to an in-memory exporter."""
     exporter = InMemorySpanExporter()
     monkeypatch.setattr(api.app, "start_tracing", functools.partial(
         tracing.start_tracing, span_processor=SimpleSpanProcessor(exporter)))
-    return create_app(replace(settings, otel_exporter_endpoint="http://127.0.0.1:4318")), exporter
+    return app_with(otel_exporter_otlp_endpoint="http://127.0.0.1:4318"), exporter
 
 
 def server_spans(spans):
@@ -160,10 +158,10 @@ def collector():
     thread.join(timeout=WAIT_SECONDS)
 
 
-def test_spans_reach_an_otlp_http_collector(settings, auth, item, collector, monkeypatch):
+def test_spans_reach_an_otlp_http_collector(app_with, auth, item, collector, monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the exporter's requests reads proxies
     endpoint = f"http://127.0.0.1:{collector.server_port}/"
-    app = create_app(replace(settings, otel_exporter_endpoint=endpoint))
+    app = app_with(otel_exporter_otlp_endpoint=endpoint)
     started = time.monotonic()
     with app.test_client() as client:
         response = client.put(f"{API}/items/{item['id']}",
@@ -190,13 +188,14 @@ def test_spans_reach_an_otlp_http_collector(settings, auth, item, collector, mon
     assert any(span.name.startswith("UPDATE") and span.parent_span_id for span in spans)
 
 
+@pytest.mark.slow
 def test_without_an_endpoint_nothing_of_opentelemetry_is_imported(tmp_path):
     check = f"""
 import sys
 from api.app import create_app
 from api.runtime.config import Settings
-settings = Settings.from_env({{"INSTANCE_PATH": {str(tmp_path)!r}}})
-assert settings.otel_exporter_endpoint is None
+settings = Settings(instance_path={str(tmp_path)!r})
+assert settings.otel_exporter_otlp_endpoint is None
 app = create_app(settings)
 loaded = sorted(m for m in sys.modules if m.startswith("opentelemetry"))
 assert not loaded, loaded
@@ -208,18 +207,17 @@ assert not any("tracing" in getattr(m, "__module__", "") for m in layers), layer
     assert done.returncode == 0, done.stderr
 
 
-def test_an_endpoint_without_the_extra_fails_at_start_naming_it(settings, monkeypatch):
+def test_an_endpoint_without_the_extra_fails_at_start_naming_it(app_with, monkeypatch):
     monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)
     with pytest.raises(RuntimeError, match=r"pip install 'stores-api\[otel\]'"):
-        create_app(replace(settings, otel_exporter_endpoint="http://127.0.0.1:4318"))
+        app_with(otel_exporter_otlp_endpoint="http://127.0.0.1:4318")
 
 
-def test_the_endpoint_is_read_from_the_environment():
+def test_the_endpoint_is_read_from_the_environment(monkeypatch):
     from api.runtime.config import Settings
 
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
-    assert Settings.from_env(env, database_url="sqlite://").otel_exporter_endpoint == \
-        "http://collector:4318"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    assert Settings().otel_exporter_otlp_endpoint == "http://collector:4318"
     assert tracing.traces_endpoint("http://collector:4318/") == "http://collector:4318/v1/traces"
 
 
@@ -246,9 +244,9 @@ def test_probes_and_work_outside_any_request_make_no_trace(exported):
     assert exporter.get_finished_spans() == ()
 
 
-def test_otel_traces_sampler_still_decides_for_requests(settings, auth, monkeypatch):
+def test_otel_traces_sampler_still_decides_for_requests(app_with, auth, monkeypatch):
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
-    app, exporter = traced_app(settings, monkeypatch)
+    app, exporter = traced_app(app_with, monkeypatch)
     with app.test_client() as client:
         assert client.get(f"{API}/stores", headers=auth).status_code == 200
     assert exporter.get_finished_spans() == ()

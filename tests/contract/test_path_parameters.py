@@ -1,9 +1,8 @@
 """Path-level parameters folded into each operation before Connexion reads the spec."""
 
-import yaml
 
 from api.contract.path_parameters import path_parameters_in_operations
-from openapi import SPEC_PATH
+from openapi import load_spec
 
 SPEC = {
     "components": {"parameters": {"Id": {"name": "id", "in": "path", "required": True,
@@ -34,7 +33,7 @@ def test_shared_parameters_are_listed_in_every_operation_and_the_operations_own_
 
 
 def test_the_contracts_operations_each_name_a_parameter_once():
-    spec = yaml.safe_load(SPEC_PATH.read_text())
+    spec = load_spec()
     folded = path_parameters_in_operations(spec)
     for path, item in folded["paths"].items():
         for method, operation in item.items():

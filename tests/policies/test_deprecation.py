@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import pytest
-import yaml
 
-from openapi import SPEC_PATH
+from openapi import load_spec
 from tests.conftest import API, create
 
-SPEC = yaml.safe_load(SPEC_PATH.read_text())
+SPEC = load_spec()
 
 
 def declared(path: str) -> dict:

@@ -1,8 +1,6 @@
 """CORS: browser pages on listed origins may call the API; nobody else, and
 without CORS_ORIGINS no CORS header at all."""
 
-from dataclasses import replace
-
 import pytest
 
 from api.app import create_app
@@ -13,7 +11,9 @@ PAGE = "https://shop.example"
 
 @pytest.fixture(scope="module")
 def cors_app(settings):
-    return create_app(replace(settings, cors_origins=(PAGE,)))
+    app = create_app(settings.but(cors_origins=(PAGE,)))
+    yield app
+    app.services.database.dispose()
 
 
 def preflight(client, origin: str, method: str = "PUT", headers: str = "authorization,if-match"):
@@ -57,11 +57,11 @@ def test_another_origin_gets_a_problem_and_no_permission(cors_app):
         assert "access-control-allow-origin" not in simple.headers
 
 
-def test_cors_origins_must_be_origins(tmp_path):
+def test_cors_origins_must_be_origins(monkeypatch):
     from api.runtime.config import Settings
 
-    with pytest.raises(ValueError, match="without a path"):
-        Settings.from_env({"INSTANCE_PATH": str(tmp_path), "CORS_ORIGINS": "https://a.example/x"})
-    settings = Settings.from_env({"INSTANCE_PATH": str(tmp_path),
-                                  "CORS_ORIGINS": "https://a.example, http://b.example:8080"})
-    assert settings.cors_origins == ("https://a.example", "http://b.example:8080")
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example/x")
+    with pytest.raises(ValueError, match="CORS_ORIGINS: must be .* without a path"):
+        Settings()
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, http://b.example:8080")
+    assert Settings().cors_origins == ("https://a.example", "http://b.example:8080")

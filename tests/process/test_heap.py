@@ -16,13 +16,12 @@ import gc, json
 print(json.dumps({"frozen": gc.get_freeze_count(), "tracked": len(gc.get_objects()),
                   "threshold": gc.get_threshold()}))
 """
-# `stores-api serve` (one process): uvicorn's own load of the factory it is
-# given, by the server the command runs.
+# `stores-api serve` (one process): the app the command hands uvicorn, as
+# the server it runs has it.
 BY_UVICORN = """
 from api import server
 
 def run(self, sockets=None):
-    assert self.config.factory
     self.config.load()
     exec(REPORT)
 
@@ -32,12 +31,14 @@ main(["serve", "--port", "1"])
 """
 # `stores-api serve --workers N`: what each gunicorn worker loads after the fork.
 BY_GUNICORN = """
+from api.runtime.config import Settings
 from api.server import GunicornServer
-GunicornServer("127.0.0.1", 1, 2, ()).load()
+GunicornServer(Settings(), "127.0.0.1", 1, 2).load()
 exec(REPORT)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", [BY_UVICORN, BY_GUNICORN], ids=["uvicorn", "gunicorn"])
 def test_a_serving_process_freezes_its_app_and_collects_young_objects_less_often(
         tmp_path, script):
