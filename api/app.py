@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
     app.add_api(
         path_parameters_in_operations(document, operations),
         resolver=SessionJSONResolver({
-            operation_id: functools.partial(store_role_required, rule=policy.store_role)
+            operation_id: functools.partial(store_role_required, policy=policy)
             for operation_id, policy in policies.items() if policy.store_role}),
         # Compact JSON, written by orjson.
         jsonifier=Jsonifier(json_out),

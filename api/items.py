@@ -8,12 +8,11 @@ from api.handling.persistence import (
     commit_or_409,
     get_or_404,
     insert_ignoring_duplicates,
-    missing_reference,
     require,
 )
 from api.handling.representations import item_json, location
 from api.runtime.request_context import db
-from models import LOCKED_WITH_TAGS, WITH_TAGS, Item, Store, Tag, item_tags
+from models import WITH_TAGS, Item, Tag, item_tags
 
 ITEM_NAME_TAKEN = "an item with this name already exists in the store"
 
@@ -37,8 +36,9 @@ def list_items(limit, cursor=None, store_id=None, tag_id=None, name=None,
 
 
 def create_item(body):
+    # The store's existence the role check has read; a store deleted since
+    # fails the foreign key.
     store_id = body["store_id"]
-    require(Store, store_id, "store", missing=missing_reference)
     item = Item(
         name=body["name"],
         price=body["price"],
@@ -55,8 +55,7 @@ def get_item(item_id):
     return conditional_get(item_json(get_or_404(Item, item_id, "item", WITH_TAGS)))
 
 
-def replace_item(item_id, body):
-    item = get_or_404(Item, item_id, "item", LOCKED_WITH_TAGS, lock=True)
+def replace_item(item_id, body, item):
     check_if_match(item, item_json, "item")
     item.name = body["name"]
     item.price = body["price"]
@@ -65,16 +64,15 @@ def replace_item(item_id, body):
     return with_etag(item_json(item))
 
 
-def delete_item(item_id):
-    item = get_or_404(Item, item_id, "item", LOCKED_WITH_TAGS, lock=True)
+def delete_item(item_id, item):
     check_if_match(item, item_json, "item")
     db().delete(item)
     db().commit()
     return None, 204
 
 
-def link_item_tag(item_id, tag_id):
-    item, tag = get_or_404(Item, item_id, "item"), get_or_404(Tag, tag_id, "tag")
+def link_item_tag(item_id, tag_id, item):
+    tag = get_or_404(Tag, tag_id, "tag")
     if tag.store_id != item.store_id:
         raise unprocessable(f"tag {tag_id} belongs to another store than item {item_id}")
     # Idempotent, also when two calls link the same pair at once.
@@ -84,8 +82,7 @@ def link_item_tag(item_id, tag_id):
 
 
 def unlink_item_tag(item_id, tag_id):
-    require(Item, item_id, "item")
-    require(Tag, tag_id, "tag")
+    require(Tag, tag_id, "tag")  # the item's existence the role check has seen
     session = db()
     result = session.execute(
         delete(item_tags).where(

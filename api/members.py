@@ -2,14 +2,15 @@
 the spec (`x-store-role`) and checked before these run; what is left here
 is the one rule of the data: a store that has an owner keeps one.
 
-Every change first locks the store's row (FOR NO KEY UPDATE, the lock the
-role check of an owner's operation takes), so the changes of one store's
-members are made one at a time, each counting the owners the others left.
+Every change runs with the store's row locked (FOR NO KEY UPDATE, by the
+role check of an owner's operation, for whoever calls), so the changes of
+one store's members are made one at a time, each counting the owners the
+others left.
 """
 
 from sqlalchemy import func, select
 
-from api.contract.problems import api_problem, conflict, not_found, unprocessable
+from api.contract.problems import api_problem, conflict, unprocessable
 from api.handling.pagination import paginate
 from api.handling.persistence import commit_or_409, require
 from api.handling.representations import location, member_json
@@ -30,7 +31,6 @@ def get_store_member(store_id, user_id):
 
 
 def add_store_member(store_id, body):
-    _lock_store(store_id)
     session = db()
     user = session.scalar(
         select(User).where(func.lower(User.username) == body["username"].lower()))
@@ -43,7 +43,6 @@ def add_store_member(store_id, body):
 
 
 def replace_store_member(store_id, user_id, body):
-    _lock_store(store_id)
     member = _member_or_404(store_id, user_id)
     if member.role == OWNER and body["role"] != OWNER:
         _keep_an_owner_besides(member)
@@ -53,20 +52,12 @@ def replace_store_member(store_id, user_id, body):
 
 
 def remove_store_member(store_id, user_id):
-    _lock_store(store_id)
     member = _member_or_404(store_id, user_id)
     if member.role == OWNER:
         _keep_an_owner_besides(member)
     db().delete(member)
     db().commit()
     return None, 204
-
-
-def _lock_store(store_id: int) -> None:
-    locked = db().scalar(select(Store.id).where(Store.id == store_id)
-                         .with_for_update(key_share=True))
-    if locked is None:
-        raise not_found("store", store_id)
 
 
 def _member_or_404(store_id: int, user_id: int) -> StoreMember:

@@ -33,16 +33,14 @@ def get_store(store_id):
     return conditional_get(store_json(get_or_404(Store, store_id, "store")))
 
 
-def replace_store(store_id, body):
-    store = get_or_404(Store, store_id, "store", lock=True)
+def replace_store(store_id, body, store):
     check_if_match(store, store_json, "store")
     store.name = body["name"]
     commit_or_409(STORE_NAME_TAKEN)
     return with_etag(store_json(store))
 
 
-def delete_store(store_id):
-    store = get_or_404(Store, store_id, "store", lock=True)
+def delete_store(store_id, store):
     check_if_match(store, store_json, "store")
     # The database cascades to the store's items, tags and their links.
     db().delete(store)
@@ -63,7 +61,8 @@ def list_store_tags(store_id, limit, cursor=None):
 
 
 def create_store_tag(store_id, body):
-    require(Store, store_id, "store")
+    # The store's existence the role check has seen; a store deleted since
+    # fails the foreign key.
     tag = Tag(name=body["name"], store_id=store_id)
     db().add(tag)
     commit_or_409(

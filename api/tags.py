@@ -24,8 +24,7 @@ def list_tag_items(tag_id, limit, cursor=None):
     return paginate(query, Item.id, limit, cursor, item_json)
 
 
-def delete_tag(tag_id):
-    tag = get_or_404(Tag, tag_id, "tag", lock=True)
+def delete_tag(tag_id, tag):
     check_if_match(tag, tag_json, "tag")
     in_use = f"tag {tag_id} is still carried by {{}} item(s); take it off them first"
     if tag.item_count:

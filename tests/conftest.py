@@ -9,12 +9,13 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import hypothesis
 import orjson
 import pytest
 from connexion.spec import OpenAPISpecification
-from sqlalchemy import create_engine, delete
+from sqlalchemy import create_engine, delete, event
 from sqlalchemy.engine import make_url
 
 from api.app import StoresApp, create_app
@@ -247,6 +248,26 @@ def access_lines():
 def db(services):
     with services.database.session() as session:
         yield session
+
+
+@contextmanager
+def counting_statements(database):
+    """The statements run on the database's pools (one on SQLite, two on
+    PostgreSQL: the reads have their own)."""
+    statements = []
+    engines = {database.engine, database.reads}
+
+    def count(conn, cursor, statement, *args):
+        if not statement.startswith("BEGIN"):  # SQLite's explicit transactions
+            statements.append(statement)
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
 
 
 def bearer(token: str) -> dict:

@@ -48,7 +48,7 @@ from api.contract.spec_policy import (
 )
 from api.handling.representations import item_json, store_json, tag_json
 from api.policies.claimants import RELEASED
-from api.policies.store_roles import Caller, check_store_role
+from api.policies.store_roles import Caller, Check, check_store_role
 from api.runtime.metrics import IDEMPOTENCY_KEYS
 from api.runtime.request_context import current_scope, handler_threads_of, services_of
 from models import WITH_TAGS, IdempotencyKey, Item, Store, Tag
@@ -282,7 +282,7 @@ def check_replay(database, rule: StoreRole, scope, body: bytes) -> None:
     """The store role check of the first request, made again now. The store
     may be gone since: that refuses nothing, the first answer is replayed."""
     with database.session() as session:
-        check_store_role(session, rule, Caller.of(scope), scope.get("path_params", {}),
+        check_store_role(session, Check(rule), Caller.of(scope), scope.get("path_params", {}),
                          json.loads(body) if rule.store == "body.store_id" else None,
                          missing_passes=True)
 

@@ -3,24 +3,32 @@
 
 The resolver wraps each such handler with `store_role_required` at start, so
 no handler checks a role itself. The check runs in the handler's own
-session, inside the transaction that then makes the change:
+session, inside the transaction that then makes the change, and reads each
+fact once: the row the rule names (the store, item or tag), with the lock
+the change needs, is handed to the handler, which asks for it by name
+(`def replace_item(item_id, body, item)`) and never reads it again.
 
-- an editor's change reads the caller's membership in that transaction;
+- an editor's change reads the row and the caller's membership in one
+  statement; a change of the row itself (PUT or DELETE of its own path)
+  locks it FOR UPDATE there;
 - an owner's change first locks the store's row (FOR NO KEY UPDATE, which
   item and tag inserts, taking KEY SHARE through their foreign keys, do not
-  wait for), then reads the membership. Every change of a store's
-  memberships takes the same lock, so the role read is the one that holds
-  until commit: two owners demoting each other are served one after the
-  other, and the second is no longer an owner.
+  wait for; FOR UPDATE when the store itself goes), then reads the
+  membership in a statement of its own, which PostgreSQL runs after the
+  lock is granted. Every change of a store's memberships takes the same
+  lock, so the role read is the one that holds until commit: two owners
+  demoting each other are served one after the other, and the second is no
+  longer an owner.
 
-Admins pass without a read: their flag comes with the token (the `admin`
-scope, checked against the database like the token itself).
+Admins, and members acting on their own membership, skip the membership
+read, not the row's: their flag comes with the token (the `admin` scope,
+checked against the database like the token itself).
 
 A replayed Idempotency-Key runs `check_store_role` too (api/policies/idempotency.py):
 a stored answer never passes a check the caller would now fail.
 
-Where the store, item or tag does not exist, the answer is the handler's
-own: 404 for a path, 422 for a body's `store_id`.
+Where the store, item or tag does not exist, the answer is 404 for a path,
+422 for a body's `store_id`, for any caller.
 """
 
 import functools
@@ -30,10 +38,14 @@ from dataclasses import dataclass
 from sqlalchemy import and_, select
 
 from api.contract.problems import forbidden, not_found
-from api.contract.spec_policy import StoreRole
+from api.contract.spec_policy import OperationPolicy, StoreRole
 from api.handling.persistence import missing_reference
 from api.runtime.request_context import current_scope, db
-from models import OWNER, Item, Store, StoreMember, Tag
+from models import LOCKED_WITH_TAGS, OWNER, Item, Store, StoreMember, Tag
+
+# The lock a rule's row is read with, as PostgreSQL names them (SQLite's
+# transactions take the database's write lock whole).
+UNLOCKED, FOR_NO_KEY_UPDATE, FOR_UPDATE = "none", "for no key update", "for update"
 
 
 @dataclass(frozen=True)
@@ -43,13 +55,19 @@ class Source:
 
     model: type
     argument: str
-    what: str  # as a problem names it
+    what: str  # as a problem names it, and as a handler asks for the row
+    # How a row locked for its change is loaded: an item with its tags, to show it.
+    locked_options: tuple = ()
+
+    @property
+    def store_id(self):
+        return self.model.id if self.model is Store else self.model.store_id
 
 
 SOURCES = {
     "path.store_id": Source(Store, "store_id", "store"),
     "body.store_id": Source(Store, "body", "store"),
-    "item": Source(Item, "item_id", "item"),
+    "item": Source(Item, "item_id", "item", (LOCKED_WITH_TAGS,)),
     "tag": Source(Tag, "tag_id", "tag"),
 }
 
@@ -66,72 +84,126 @@ class Caller:
         return cls(int(context["user"]), "admin" in context["token_info"]["scope"])
 
 
-def store_role_required(handler, rule: StoreRole):
-    """`handler`, run only for a caller who holds `rule.role` in the store."""
-    needed = {SOURCES[rule.store].argument, rule.self_parameter} - {None}
+@dataclass(frozen=True)
+class Check:
+    """A rule as one operation applies it: with the lock its change needs,
+    and the whole row when its handler asks for it (else its id alone)."""
+
+    rule: StoreRole
+    lock: str = UNLOCKED
+    hands_row: bool = False
+
+    @classmethod
+    def of(cls, policy: OperationPolicy, hands_row: bool) -> "Check":
+        rule, source = policy.store_role, SOURCES[policy.store_role.store]
+        changes_the_row = policy.method in ("PUT", "DELETE") \
+            and policy.path.endswith("{" + source.argument + "}")
+        if changes_the_row:
+            lock = FOR_UPDATE
+        else:
+            lock = FOR_NO_KEY_UPDATE if rule.role == OWNER else UNLOCKED
+        return cls(rule, lock, hands_row)
+
+
+def store_role_required(handler, policy: OperationPolicy):
+    """`handler`, run only for a caller who holds the policy's role in the
+    store; given the row the check read when it asks for it by name."""
+    source = SOURCES[policy.store_role.store]
     named = inspect.signature(handler).parameters
+    needed = {source.argument, policy.store_role.self_parameter} - {None}
     if not needed <= set(named):
         raise TypeError(f"{handler.__qualname__} must take {sorted(needed - set(named))} "
                         "for its x-store-role")
+    hands_row = source.what in named
+    check = Check.of(policy, hands_row)
 
     @functools.wraps(handler)  # Connexion passes the arguments the handler names
     def checked(*args, **kwargs):
-        check_store_role(db(), rule, Caller.of(current_scope()), kwargs, kwargs.get("body"))
+        row = check_store_role(db(), check, Caller.of(current_scope()), kwargs,
+                               kwargs.get("body"))
+        if hands_row:
+            kwargs[source.what] = row
         return handler(*args, **kwargs)
 
+    checked.__signature__ = inspect.signature(handler).replace(parameters=[
+        parameter for name, parameter in named.items() if name != source.what or not hands_row])
     return checked
 
 
-def check_store_role(session, rule: StoreRole, caller: Caller, parameters: dict,
-                     body: dict | None, *, missing_passes: bool = False) -> None:
-    """403 unless `caller` may act under `rule`; 404 (422 for a body's
-    store) when what names the store does not exist, unless `missing_passes`.
+def check_store_role(session, check: Check, caller: Caller, parameters: dict,
+                     body: dict | None, *, missing_passes: bool = False):
+    """The rule's row (its id, unless the check hands the row), read with
+    the check's lock: 403 unless `caller` may act under the rule; 404 (422
+    for a body's store) when the row does not exist, unless `missing_passes`
+    (then None).
 
     `parameters` are the path parameters by name; `body` the parsed body."""
-    if caller.is_admin:
-        return
-    if rule.self_parameter and parameters[rule.self_parameter] == caller.user_id:
-        return  # any member may act on their own membership (the handler 404s others)
-    source = SOURCES[rule.store]
-    model = source.model
+    rule, source = check.rule, SOURCES[check.rule.store]
     target_id = body["store_id"] if source.argument == "body" else parameters[source.argument]
+    acting_on_self = bool(rule.self_parameter) \
+        and parameters[rule.self_parameter] == caller.user_id
+    asks_role = not caller.is_admin and not acting_on_self
     if rule.role == OWNER:
-        store_id = _locked_store_id(session, model, target_id)
-        role = None if store_id is None else session.scalar(
-            select(StoreMember.role).where(StoreMember.store_id == store_id,
-                                           StoreMember.user_id == caller.user_id))
+        row, store_id, _ = _locked_for_owner(session, check, source, target_id)
+        role = _role(session, store_id, caller.user_id) if row is not None and asks_role \
+            else None
     else:
-        store_id, role = _store_id_and_role(session, model, target_id, caller.user_id)
-    if store_id is None:
+        row, store_id, role = _row_and_role(session, check, source, target_id,
+                                            caller.user_id if asks_role else None)
+    if row is None:
         if missing_passes:
-            return
-        # A body that points at nothing is 422, a path 404, as the handlers answer.
+            return None
+        # A body that points at nothing is 422, a path 404, for anyone.
         raise (missing_reference if source.argument == "body" else not_found)(
             source.what, target_id)
-    if role is None or rule.role == OWNER and role != OWNER:
+    if asks_role and (role is None or rule.role == OWNER and role != OWNER):
         raise forbidden(_needed(rule, store_id))
+    return row
 
 
-def _store_id_and_role(session, model, target_id: int, user_id: int) -> tuple:
-    """The store's id and the caller's role in it (None: no member), in one
-    read; (None, None) when the target does not exist."""
-    store_id = model.id if model is Store else model.store_id
-    row = session.execute(
-        select(store_id, StoreMember.role)
-        .outerjoin(StoreMember, and_(StoreMember.store_id == store_id,
-                                     StoreMember.user_id == user_id))
-        .where(model.id == target_id)).first()
-    return tuple(row) if row is not None else (None, None)
+def _row_and_role(session, check: Check, source: Source, target_id: int,
+                  user_id: int | None) -> tuple:
+    """(row, its store's id, `user_id`'s role in that store) in one
+    statement: the row (or its id) with the check's lock; the role when
+    `user_id` is given (None: no member). (None, None, None) when the row
+    does not exist."""
+    model = source.model
+    locked = check.lock != UNLOCKED
+    query = select(model if check.hands_row else model.id, source.store_id) \
+        .where(model.id == target_id)
+    if check.hands_row and locked:
+        query = query.options(*source.locked_options)
+    if user_id is not None:
+        query = query.add_columns(StoreMember.role).outerjoin(StoreMember, and_(
+            StoreMember.store_id == source.store_id, StoreMember.user_id == user_id))
+    if locked:
+        # OF the row's own table: a joined membership or tag is not locked.
+        query = query.with_for_update(of=model, key_share=check.lock == FOR_NO_KEY_UPDATE)
+    found = session.execute(query).unique().first()
+    if found is None:
+        return None, None, None
+    return found[0], found[1], found[2] if user_id is not None else None
 
 
-def _locked_store_id(session, model, target_id: int) -> int | None:
-    """The store's id, its row locked until commit as every change of its
-    memberships locks it; None when the target does not exist."""
-    query = select(Store.id).with_for_update(key_share=True, of=Store)
-    if model is Store:
-        return session.scalar(query.where(Store.id == target_id))
-    return session.scalar(query.join(model, model.store_id == Store.id)
-                          .where(model.id == target_id))
+def _locked_for_owner(session, check: Check, source: Source, target_id: int) -> tuple:
+    """The rule's row and its store's id, the store's row locked until
+    commit as every change of its memberships locks it; (None, None) when
+    the row does not exist."""
+    if source.model is Store:
+        return _row_and_role(session, check, source, target_id, None)
+    # The store's row first, then the tag's: deleting a store locks them in that order.
+    model = source.model
+    store_id = session.scalar(
+        select(Store.id).join(model, model.store_id == Store.id).where(model.id == target_id)
+        .with_for_update(key_share=True, of=Store))
+    if store_id is None:
+        return None, None, None
+    return _row_and_role(session, check, source, target_id, None)
+
+
+def _role(session, store_id: int, user_id: int) -> str | None:
+    return session.scalar(select(StoreMember.role).where(
+        StoreMember.store_id == store_id, StoreMember.user_id == user_id))
 
 
 def _needed(rule: StoreRole, store_id: int) -> str:

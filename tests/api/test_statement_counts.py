@@ -1,32 +1,10 @@
 """No N+1: the SQL statements a request costs do not grow with its rows."""
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from models import Item, Store, Tag, item_tags
-from tests.conftest import API
-
-
-@contextmanager
-def counting_statements(database):
-    """The statements run on the database's pools (one on SQLite, two on
-    PostgreSQL: the reads have their own)."""
-    statements = []
-    engines = {database.engine, database.reads}
-
-    def count(conn, cursor, statement, *args):
-        if not statement.startswith("BEGIN"):  # SQLite's explicit transactions
-            statements.append(statement)
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
+from tests.conftest import API, counting_statements
 
 
 def seed(db, label: str, stores: int, items_per_store: int):

@@ -8,6 +8,7 @@ After every refusal, the store, its items, tags and members read as before.
 """
 
 import copy
+import re
 
 import pytest
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from tests.conftest import (
     assert_problem,
     assert_unauthorized,
     bearer,
+    counting_statements,
     create,
     make_user,
     signed_in,
@@ -140,6 +142,40 @@ def test_who_may_change_a_store(client, services, world, path, method, operation
     assert snapshot(services) == before
 
 
+ROLE_CHECKED = [(path, method, operation) for path, method, operation in OPERATIONS
+                if "x-store-role" in operation]
+SUBQUERY = re.compile(r"\([^()]*\)")
+
+
+def table_read(statement: str) -> str | None:
+    """The table a SELECT reads from, its subqueries (a store's counts) aside."""
+    while SUBQUERY.search(statement):
+        statement = SUBQUERY.sub("", statement)
+    found = re.search(r"\bFROM (\w+)", statement)
+    return found.group(1) if statement.startswith("SELECT") and found else None
+
+
+@pytest.mark.parametrize("caller", ["owner", "admin"])
+@pytest.mark.parametrize(("path", "method", "operation"), ROLE_CHECKED,
+                         ids=[operation["operationId"] for _, _, operation in ROLE_CHECKED])
+def test_a_change_reads_each_row_once_the_role_check_hands_it_over(
+        client, services, world, path, method, operation, caller):
+    """One read per fact: what the role check read (the store, item or tag,
+    with the lock the change needs) the handler is given, not read again."""
+    url, body = request_of(path, operation, world)
+    headers = headers_of(services, world, caller)
+    with counting_statements(services.database) as statements:
+        response = client.request(method.upper(), url, json=body, headers=headers)
+    assert response.status_code < 300, response.text
+    changed = next(n for n, s in enumerate(statements) if s.startswith(("INSERT", "UPDATE",
+                                                                           "DELETE")))
+    # The store, item or tag: read once. Memberships are other facts, one
+    # per user (the caller's role, the member changed) and their count.
+    tables = [table_read(s) for s in statements[:changed] if "revoked_tokens" not in s]
+    rows = [table for table in tables if table not in (None, "users", "store_members")]
+    assert len(rows) == len(set(rows)), statements[:changed]
+
+
 def test_what_does_not_exist_is_404_or_422_for_anyone(client, stranger_auth):
     assert_problem(client.put(f"{API}/items/999", json={"name": "x", "price": 1}, headers=stranger_auth),
                    404, "item 999 does not exist")
@@ -153,11 +189,13 @@ def test_what_does_not_exist_is_404_or_422_for_anyone(client, stranger_auth):
 
 
 def test_a_handler_that_cannot_be_given_its_store_is_refused_at_start():
-    from api.contract.spec_policy import StoreRole
+    from api.contract.spec_policy import OperationPolicy, StoreRole
     from api.policies.store_roles import store_role_required
 
     def rename_thing(thing_id, body):
         pass
 
+    policy = OperationPolicy("renameThing", "PUT", "/items/{item_id}",
+                             store_role=StoreRole("item", "editor"))
     with pytest.raises(TypeError, match=r"must take \['item_id'\] for its x-store-role"):
-        store_role_required(rename_thing, StoreRole("item", "editor"))
+        store_role_required(rename_thing, policy)
