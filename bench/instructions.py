@@ -6,6 +6,7 @@ a request however busy the machine is, unlike seconds.
     python -m bench.instructions metrics_alone    # what metrics add to a request
     python -m bench.instructions --profile get_item   # cProfile's top functions
     python -m bench.instructions --profile --sort cumulative get_item
+    python -m bench.instructions --seams get_item put_item   # what each seam buys
 
 The service is built in this process against a fresh database (PostgreSQL
 when reachable, else SQLite) seeded with 10 stores and 1,000 items, and is
@@ -141,8 +142,10 @@ async def run(scenario: str, requests: int, profile: str | None) -> None:
     from api.process.heap import settle_heap
     from api.process.logs import configure_logging
     from api.runtime.config import Settings
+    from bench.seams import undo
     from bench.seed import BENCH_PASSWORD, BENCH_USER, seed
 
+    undo(name for name in os.environ.get("SEAMS_OFF", "").split(",") if name)
     url = os.environ["DATABASE_URL"]
     migrate.upgrade(url)
     sample = seed(url, stores=10, items=1_000)
@@ -214,16 +217,16 @@ def instructions(scenario: str, requests: int, env: dict) -> int:
     return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
 
 
-def per_request(scenario: str, requests: int, folder: str) -> int:
+def per_request(scenario: str, requests: int, folder: str, seams_off: str = "") -> int:
     """Instructions of one request: counted with N and with 2N requests after
-    the same start, the difference over N."""
+    the same start, the difference over N; with `seams_off` undone."""
     counts = []
     for count in (requests, 2 * requests):
         with fresh_database(folder) as url:
             # Metrics written to files, as `serve --workers` has them.
             shared = tempfile.mkdtemp(dir=folder, prefix="metrics-")
             env = {**os.environ, "DATABASE_URL": url, "PYTHONHASHSEED": "0",
-                   "PROMETHEUS_MULTIPROC_DIR": shared}
+                   "PROMETHEUS_MULTIPROC_DIR": shared, "SEAMS_OFF": seams_off}
             counts.append(instructions(scenario, count, env))
     return (counts[1] - counts[0]) // requests
 
@@ -235,6 +238,8 @@ def main() -> int:
     parser.add_argument("--sort", default="tottime", help="cProfile's order (--profile)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--requests", type=int, default=REQUESTS)
+    parser.add_argument("--seams", action="store_true",
+                        help="count each scenario with every seam of bench/seams.py undone")
     args = parser.parse_args()
     if args.inner:  # under callgrind, in a database made for it
         if args.scenarios[0] == METRICS_ALONE:
@@ -248,6 +253,9 @@ def main() -> int:
             asyncio.run(run(args.scenarios[0], args.requests, args.sort))
         return 0
     names = args.scenarios or ["get_item", "get_store", "items_by_store", "put_item"]
+    if args.seams:
+        seam_gains(names, args.requests)
+        return 0
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
@@ -260,6 +268,23 @@ def main() -> int:
             print(f"{METRICS_ALONE:20} {metrics / 1e6:.3f}M instructions per request: "
                   f"{min(shares):.1%} to {max(shares):.1%} of the requests above", flush=True)
     return 0
+
+
+def seam_gains(scenarios: list[str], requests: int) -> None:
+    """Per scenario, the instructions of a request with each seam undone,
+    against all seams kept: what each seam buys."""
+    from bench.seams import SEAMS
+
+    with tempfile.TemporaryDirectory() as folder:
+        for scenario in scenarios:
+            kept = per_request(scenario, requests, folder)
+            print(f"{scenario:20} {kept / 1e6:.3f}M instructions per request, every seam kept",
+                  flush=True)
+            for seam in SEAMS:
+                undone = per_request(scenario, requests, folder, seams_off=seam)
+                print(f"{scenario:20} {seam:20} {undone / 1e6:.3f}M undone: the seam buys "
+                      f"{(undone - kept) / 1e3:+.0f}k ({(undone - kept) / undone:+.1%})",
+                      flush=True)
 
 
 @contextmanager
