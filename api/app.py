@@ -73,15 +73,34 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
     policies = operation_policies(document, key=lambda op: (
         handler_name(op.get("x-openapi-router-controller", ""), op["operationId"])),
         operations=operations)
-
     # Traces when an OTLP collector is set (api/process/tracing.py): set up
     # here, so in each worker after gunicorn's fork.
     tracing = (start_tracing(settings, services.database, policies)
                if settings.otel_exporter_otlp_endpoint else None)
     app = StoresApp(services, policies, specification_dir=spec_path.parent,
                     on_shutdown=tracing.shutdown if tracing else None)
+    _serve_the_spec(app, path_parameters_in_operations(document, operations), policies, settings)
+    _add_operator_layers(app, settings, policies, tracing)
+    if settings.metrics_enabled:
+        publish_build_info(document["info"]["version"])
+    _add_policy_layers(app, settings, policies)
+    register_error_handlers(app, allowed_methods_in(operations))
+    # Two of Connexion's layers with less work per request
+    # (api/contract/request_validation.py, api/contract/swagger_ui.py).
+    # Swapped last: the middleware positions above name Connexion's classes.
+    cheaper = {RequestValidationMiddleware: RequestValidationMiddlewareOnce,
+               SwaggerUIMiddleware: SwaggerUIOnItsPaths}
+    app.middleware.middlewares[:] = [cheaper.get(layer, layer)
+                                     for layer in app.middleware.middlewares]
+    _add_documents(app, document)
+    return app
+
+
+def _serve_the_spec(app: StoresApp, document: dict, policies: dict[str, OperationPolicy],
+                    settings: Settings) -> None:
+    """Connexion routes, validates and secures the spec's operations."""
     app.add_api(
-        path_parameters_in_operations(document, operations),
+        document,
         resolver=SessionJSONResolver({
             operation_id: functools.partial(store_role_required, policy=policy)
             for operation_id, policy in policies.items() if policy.store_role}),
@@ -97,14 +116,16 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
             swagger_ui_config={"persistAuthorization": True, "tryItOutEnabled": True},
         ),
     )
-    # Outermost, in this order: probes and scrapes are answered before
-    # anything would log, count or limit them; then every other request is
-    # logged and counted, whatever answers it.
+
+
+def _add_operator_layers(app: StoresApp, settings: Settings,
+                         policies: dict[str, OperationPolicy], tracing) -> None:
+    """Outermost, in this order: probes and scrapes are answered before
+    anything would log, count or limit them; then every other request is
+    logged and counted, whatever answers it."""
     app.add_middleware(OperatorEndpoints, MiddlewarePosition.BEFORE_EXCEPTION,
                        database_url=settings.database_url, metrics=settings.metrics_enabled,
                        metrics_allowed=settings.metrics_allowed_ips)
-    if settings.metrics_enabled:
-        publish_build_info(document["info"]["version"])
     if tracing:
         # Outside the access log, whose line carries the span's trace id.
         app.add_middleware(tracing.middleware, MiddlewarePosition.BEFORE_EXCEPTION)
@@ -117,10 +138,15 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
         # a preflight is answered before routing could call OPTIONS a 405.
         app.add_middleware(CrossOriginMiddleware, MiddlewarePosition.BEFORE_EXCEPTION,
                            **cors_options(settings.cors_origins))
-    # The spec's runtime policies, each where it needs to be: deprecation and
-    # the limit on failed authentication once the operation is known, rate
-    # limits once the token's user is, and idempotency keys for requests
-    # that passed validation.
+
+
+def _add_policy_layers(app: StoresApp, settings: Settings,
+                       policies: dict[str, OperationPolicy]) -> None:
+    """The spec's runtime policies, each where it needs to be: deprecation and
+    the limit on failed authentication once the operation is known, rate
+    limits once the token's user is, and idempotency keys for requests that
+    passed validation; the request guard inside the exception layer, whose
+    refusals become problems like any other."""
     app.add_middleware(DeprecationMiddleware, MiddlewarePosition.BEFORE_SECURITY,
                        policies=policies, base_path=BASE_PATH)
     app.add_middleware(AuthenticationFailureLimit, MiddlewarePosition.BEFORE_SECURITY,
@@ -129,18 +155,12 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
                        policies=policies)
     app.add_middleware(IdempotencyMiddleware, MiddlewarePosition.BEFORE_CONTEXT,
                        policies={op: p for op, p in policies.items() if p.idempotent_creates})
-    # Inside the exception middleware: its refusals become problems like any other.
     app.add_middleware(RequestGuard, MiddlewarePosition.BEFORE_SWAGGER,
                        max_body_bytes=settings.max_body_bytes, public_url=settings.public_url)
-    register_error_handlers(app, allowed_methods_in(operations))
-    # Two of Connexion's layers with less work per request
-    # (api/contract/request_validation.py, api/contract/swagger_ui.py).
-    # Swapped last: the middleware positions above name Connexion's classes.
-    cheaper = {RequestValidationMiddleware: RequestValidationMiddlewareOnce,
-               SwaggerUIMiddleware: SwaggerUIOnItsPaths}
-    app.middleware.middlewares[:] = [cheaper.get(layer, layer)
-                                     for layer in app.middleware.middlewares]
 
+
+def _add_documents(app: StoresApp, document: dict) -> None:
+    """The docs and the spec as written, beside the API."""
     app.add_url_rule("/", "index", redirect_to_docs, methods=["GET"])
     spec = SpecDocument(document)
     app.add_url_rule(f"{BASE_PATH}/openapi.json", "spec_json", spec.as_json, methods=["GET"])
@@ -149,7 +169,6 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
     app.add_url_rule(f"{BASE_PATH}/docs", "redoc", redoc.page, methods=["GET"])
     app.add_url_rule(f"{BASE_PATH}/docs/redoc.standalone.js", "redoc_js", redoc.script,
                      methods=["GET"])
-    return app
 
 
 def redirect_to_docs(_request):

@@ -1,6 +1,8 @@
-"""The direction of imports in api/ ([tool.importlinter] in pyproject.toml):
-the contracts hold, and they break on an arrow the wrong way."""
+"""The shape of api/: the direction of its imports ([tool.importlinter] in
+pyproject.toml), which breaks on an arrow the wrong way, and functions short
+enough to do one job each."""
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -8,6 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+# Lines of a function, its docstring and comments included: "about 40".
+LONGEST_FUNCTION = 45
 
 
 def lint_imports(source: Path) -> subprocess.CompletedProcess:
@@ -33,3 +37,14 @@ def test_a_policy_that_imports_a_handler_breaks_them(tmp_path):
     assert result.returncode == 1
     assert "api.policies is not allowed to import api.items" in result.stdout
     assert "api.policies.idempotency -> api.items" in result.stdout
+
+
+def test_no_function_in_api_is_longer_than_about_40_lines():
+    longer = []
+    for path in sorted((ROOT / "api").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > LONGEST_FUNCTION:
+                    longer.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {lines}")
+    assert not longer, longer

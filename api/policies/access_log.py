@@ -63,11 +63,8 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.perf_counter()
-        request_id = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
-        if not ACCEPTABLE_REQUEST_ID.match(request_id):
-            request_id = self.request_ids.next()
         state = scope.setdefault("state", {})
-        state["request_id"] = request_id
+        state["request_id"] = request_id = self._request_id(scope)
         # Connexion's routing names the operation in `extensions` of a copy
         # of the scope: a dict made here is shared with that copy, one made
         # there (uvicorn sends none) would be lost to this middleware.
@@ -86,29 +83,38 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
-            duration = time.perf_counter() - started
-            operation_id, route = self.operations.get(routed_operation(scope), (None, None))
-            if self.metrics is not None:
-                self.metrics.finished(operation_id, scope["method"], status, duration)
-            line = {
-                "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "level": "INFO",
-                "method": scope["method"],
-                "path": _excerpt(scope["path"]),
-                "status": status,
-                "duration_ms": round(duration * 1000, 2),
-                "request_id": request_id,
-                "operation_id": operation_id,
-                "route": route,
-                "user_id": state.get("user_id"),
-                "client": (scope.get("client") or ("-",))[0],
-            }
-            if "trace_id" in state:
-                line["trace_id"] = state["trace_id"]
-            if "deprecated_operation" in state:  # who still calls it, for its sunset
-                line["deprecated"] = state["deprecated_operation"]
-            # json's own format, which log pipelines already read (and grep).
-            self.logger.info(json.dumps(line))
+            self._finished(scope, status, time.perf_counter() - started)
+
+    def _request_id(self, scope) -> str:
+        """The caller's X-Request-ID when it is one we accept, else a new one."""
+        request_id = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        return request_id if ACCEPTABLE_REQUEST_ID.match(request_id) else self.request_ids.next()
+
+    def _finished(self, scope, status: int, duration: float) -> None:
+        """The request counted and its access line logged."""
+        state = scope["state"]
+        operation_id, route = self.operations.get(routed_operation(scope), (None, None))
+        if self.metrics is not None:
+            self.metrics.finished(operation_id, scope["method"], status, duration)
+        line = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": "INFO",
+            "method": scope["method"],
+            "path": _excerpt(scope["path"]),
+            "status": status,
+            "duration_ms": round(duration * 1000, 2),
+            "request_id": state["request_id"],
+            "operation_id": operation_id,
+            "route": route,
+            "user_id": state.get("user_id"),
+            "client": (scope.get("client") or ("-",))[0],
+        }
+        if "trace_id" in state:
+            line["trace_id"] = state["trace_id"]
+        if "deprecated_operation" in state:  # who still calls it, for its sunset
+            line["deprecated"] = state["deprecated_operation"]
+        # json's own format, which log pipelines already read (and grep).
+        self.logger.info(json.dumps(line))
 
 
 class RequestMetrics:

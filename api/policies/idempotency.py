@@ -94,31 +94,26 @@ class IdempotencyMiddleware:
         user_id = scope.get("state", {}).get("user_id")
         if key is None or user_id is None:
             return await self.app(scope, receive, send)
-
         body = await _read_body(receive)
-        fingerprint = request_fingerprint(scope["method"], scope["path"], body)
         services, threads = services_of(scope), handler_threads_of(scope)
-        database, claimant = services.database, services.claimants.this_process()
-        outcome = await threads.run(claim, database, services.claimants, user_id, key,
-                                    fingerprint, claimant)
-        if outcome == OTHER_REQUEST:
-            IDEMPOTENCY_KEYS.labels("unprocessable").inc()
-            raise api_problem(422, "this Idempotency-Key was used for a different request")
-        if outcome == IN_FLIGHT:
-            IDEMPOTENCY_KEYS.labels("conflict").inc()
-            raise api_problem(409, IN_PROGRESS)
-        if outcome == CREATED_THEN_DELETED:
-            IDEMPOTENCY_KEYS.labels("conflict").inc()
-            raise api_problem(409, "what this request created has been deleted since")
-        if outcome == CLAIMED:
-            scope["state"][CLAIM_STATE] = (user_id, key, claimant)
-        elif isinstance(outcome, Stored):
+        claimed = (user_id, key, services.claimants.this_process())
+        outcome = await threads.run(
+            claim, services.database, services.claimants, *claimed,
+            request_fingerprint(scope["method"], scope["path"], body))
+        if isinstance(outcome, Stored):
             rule = self.policies[operation_id].store_role
-            if rule is not None:
-                await threads.run(check_replay, database, rule, scope, body)
+            if rule is not None:  # a stored answer never passes a check the caller now fails
+                await threads.run(check_replay, services.database, rule, scope, body)
             IDEMPOTENCY_KEYS.labels("replayed").inc()
             return await _replay(outcome, send)
+        _refuse_unless_claimed(outcome)
+        scope["state"][CLAIM_STATE] = claimed
+        await self._run_and_keep(scope, body, send, claimed)
 
+    async def _run_and_keep(self, scope, body: bytes, send, claimed: tuple) -> None:
+        """Run the create, keep its answer under the key (or free the key
+        for a retry when it failed), then send the answer."""
+        database, threads = services_of(scope).database, handler_threads_of(scope)
         start, chunks = None, []
 
         async def capture(message):
@@ -133,15 +128,27 @@ class IdempotencyMiddleware:
             answer = Stored(start["status"], [(k, v) for k, v in start.get("headers", [])
                                               if k.lower() in KEPT_HEADERS], b"".join(chunks))
             if answer.status >= 500:
-                await threads.run(release, database, user_id, key, claimant)
+                await threads.run(release, database, *claimed)
             else:
-                await threads.run(keep, database, user_id, key, claimant, answer)
+                await threads.run(keep, database, *claimed, answer)
         except BaseException:
             # Whatever failed: a retry runs afresh, or answers what was made.
-            await threads.run(release, database, user_id, key, claimant)
+            await threads.run(release, database, *claimed)
             raise
         await send(start)
         await send({"type": "http.response.body", "body": answer.body})
+
+
+def _refuse_unless_claimed(outcome) -> None:
+    if outcome == OTHER_REQUEST:
+        IDEMPOTENCY_KEYS.labels("unprocessable").inc()
+        raise api_problem(422, "this Idempotency-Key was used for a different request")
+    if outcome == IN_FLIGHT:
+        IDEMPOTENCY_KEYS.labels("conflict").inc()
+        raise api_problem(409, IN_PROGRESS)
+    if outcome == CREATED_THEN_DELETED:
+        IDEMPOTENCY_KEYS.labels("conflict").inc()
+        raise api_problem(409, "what this request created has been deleted since")
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -185,9 +192,9 @@ async def _replay(stored: Stored, send) -> None:
     await send({"type": "http.response.body", "body": stored.body})
 
 
-def claim(database, claimants, user_id: int, key: str, fingerprint: str, claimant: str):
-    """CLAIMED (for `claimant`), IN_FLIGHT, OTHER_REQUEST or the Stored
-    answer of the first request."""
+def claim(database, claimants, user_id: int, key: str, claimant: str, fingerprint: str):
+    """CLAIMED (for `claimant`), IN_FLIGHT, OTHER_REQUEST, CREATED_THEN_DELETED
+    or the Stored answer of the first request."""
     this = (IdempotencyKey.user_id == user_id) & (IdempotencyKey.key == key)
     for _ in range(3):  # a row can expire or be released between two of these steps
         now = datetime.now(UTC)
@@ -208,32 +215,44 @@ def claim(database, claimants, user_id: int, key: str, fingerprint: str, claiman
                     this, IdempotencyKey.expires_at <= now))
                 session.commit()
                 continue
-            if row.fingerprint != fingerprint:
-                return OTHER_REQUEST
-            if row.status is not None:
-                return Stored(row.status, [(k.encode(), v.encode())
-                                           for k, v in json.loads(row.headers)], row.body)
-            if row.created_at > now - CLAIM_LEASE and not claimants.is_gone(session,
-                                                                            row.claimant):
-                return IN_FLIGHT
-            taken = session.execute(update(IdempotencyKey).where(
-                this, IdempotencyKey.status.is_(None),
-                IdempotencyKey.created_at == row.created_at,
-            ).values(created_at=now, claimant=claimant))
-            session.commit()
-            if taken.rowcount != 1:
-                return IN_FLIGHT
-            if row.resource is None:
-                return CLAIMED  # nothing was created: run afresh
-            answer = answer_of_created(session, row.resource)
-            if answer is None:
-                session.execute(update(IdempotencyKey).where(this).values(claimant=RELEASED))
-                session.commit()
-                return CREATED_THEN_DELETED
-            _keep_in(session, user_id, key, claimant, answer)
-            session.commit()
-            return answer
+            return _claim_of_a_kept_key(session, claimants, row, fingerprint, claimant, now)
     return IN_FLIGHT
+
+
+def _claim_of_a_kept_key(session, claimants, row: IdempotencyKey, fingerprint: str,
+                         claimant: str, now: datetime):
+    """What a request meets under a key that another holds, or held and left."""
+    if row.fingerprint != fingerprint:
+        return OTHER_REQUEST
+    if row.status is not None:
+        return Stored(row.status, [(k.encode(), v.encode())
+                                   for k, v in json.loads(row.headers)], row.body)
+    if row.created_at > now - CLAIM_LEASE and not claimants.is_gone(session, row.claimant):
+        return IN_FLIGHT
+    return _take_over(session, row, claimant, now)
+
+
+def _take_over(session, row: IdempotencyKey, claimant: str, now: datetime):
+    """The claim of a process that is gone (or whose lease ran out): taken
+    by `claimant` unless another took it first; what its create made, if it
+    committed, is answered, not made again."""
+    this = (IdempotencyKey.user_id == row.user_id) & (IdempotencyKey.key == row.key)
+    taken = session.execute(update(IdempotencyKey).where(
+        this, IdempotencyKey.status.is_(None), IdempotencyKey.created_at == row.created_at,
+    ).values(created_at=now, claimant=claimant))
+    session.commit()
+    if taken.rowcount != 1:
+        return IN_FLIGHT
+    if row.resource is None:
+        return CLAIMED  # nothing was created: run afresh
+    answer = answer_of_created(session, row.resource)
+    if answer is None:
+        session.execute(update(IdempotencyKey).where(this).values(claimant=RELEASED))
+        session.commit()
+        return CREATED_THEN_DELETED
+    _keep_in(session, row.user_id, row.key, claimant, answer)
+    session.commit()
+    return answer
 
 
 def answer_of_created(session, resource: str) -> Stored | None:

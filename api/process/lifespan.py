@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
@@ -44,20 +44,7 @@ def lifespan_of(services: Services, policies: dict[str, OperationPolicy],
         limiter = RateLimiter(policies, settings.rate_limit_storage_url,
                               settings.rate_limit_scale, settings.rate_limit_key_prefix,
                               settings.rate_limit_ipv6_prefix)
-        tasks = [asyncio.create_task(flush_access_log_every())]
-        if settings.prune_interval_seconds:
-            tasks.append(asyncio.create_task(
-                prune_every(services.database, settings.prune_interval_seconds,
-                            handler_threads)))
-        if services.token_view is not None:
-            tasks.append(asyncio.create_task(
-                keep_current(services.token_view, settings.database_url)))
-        if settings.metrics_enabled:
-            tasks.append(asyncio.create_task(sample_pools_every(
-                (services.database.engine, services.database.reads))))
-        if services.claimants.on_postgres:
-            tasks.append(asyncio.create_task(
-                services.claimants.hold_lock(settings.database_url)))
+        tasks = [asyncio.create_task(work) for work in _background(services, handler_threads)]
         try:
             yield {"services": services, "rate_limiter": limiter,
                    "handler_threads": handler_threads, "password_checks": password_checks}
@@ -72,3 +59,19 @@ def lifespan_of(services: Services, policies: dict[str, OperationPolicy],
                 await to_thread.run_sync(on_shutdown)
 
     return lifespan
+
+
+def _background(services: Services, handler_threads: HandlerThreads) -> list[Coroutine]:
+    """What runs in the event loop for as long as the app does."""
+    settings = services.settings
+    work = [flush_access_log_every()]
+    if settings.prune_interval_seconds:
+        work.append(prune_every(services.database, settings.prune_interval_seconds,
+                                handler_threads))
+    if services.token_view is not None:
+        work.append(keep_current(services.token_view, settings.database_url))
+    if settings.metrics_enabled:
+        work.append(sample_pools_every((services.database.engine, services.database.reads)))
+    if services.claimants.on_postgres:
+        work.append(services.claimants.hold_lock(settings.database_url))
+    return work

@@ -35,57 +35,52 @@ ACCESS_FLUSH_SECONDS = 0.5
 def configure_logging(settings: "Settings") -> None:
     """Logging as LOG_LEVEL, LOG_FORMAT and ACCESS_LOG say: once per process,
     by whoever read the settings."""
-    level, access_log, log_format = settings.log_level, settings.access_log, settings.log_format
+    handlers, access_handlers = _handlers(settings.access_log)
+    logging.captureWarnings(True)
+    logging.config.dictConfig({
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+            if settings.log_format == "text" else {"()": "api.process.logs.JsonLines"},
+            "message": {"format": "%(message)s"},
+        },
+        "handlers": handlers,
+        "loggers": _loggers(settings.log_level, access_handlers),
+    })
+
+
+def _handlers(access_log) -> tuple[dict, list[str]]:
+    """Every handler, and those of the access lines: stderr, and ACCESS_LOG's file."""
     handlers = {
         "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
         "access_stderr": {"class": "logging.StreamHandler", "formatter": "message"},
+        "access_stderr_lines": _batched("access_stderr"),
     }
-    access_handlers = ["access_stderr_lines"]
-    handlers["access_stderr_lines"] = _batched("access_stderr")
-    if access_log:
-        handlers["access_file"] = {
-            "class": "logging.FileHandler",
-            "filename": access_log,
-            "formatter": "message",
-        }
-        handlers["access_file_lines"] = _batched("access_file")
-        access_handlers.append("access_file_lines")
-    logging.captureWarnings(True)
-    logging.config.dictConfig(
-        {
-            "version": 1,
-            "disable_existing_loggers": False,
-            "formatters": {
-                "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
-                if log_format == "text" else {"()": "api.process.logs.JsonLines"},
-                "message": {"format": "%(message)s"},
-            },
-            "handlers": handlers,
-            "loggers": {
-                "api": {"level": level, "handlers": ["stderr"], "propagate": False},
-                "alembic": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
-                # Python's warnings (a library's deprecation, SQLAlchemy's
-                # SAWarning), as lines of this format rather than raw text.
-                "py.warnings": {"level": "WARNING", "handlers": ["stderr"],
-                                "propagate": False},
-                # The server's own lines (uvicorn is told to leave logging alone).
-                "uvicorn": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
-                # Connexion narrates every security check at INFO: keep its warnings.
-                "connexion": {
-                    "level": level if level == "DEBUG" else "WARNING",
-                    "handlers": ["stderr"],
-                    "propagate": False,
-                },
-                # Logged on every login: its JSON and form bodies are both intended.
-                "connexion.operations.openapi3": {"level": "ERROR"},
-                ACCESS_LOGGER: {
-                    "level": "INFO",
-                    "handlers": access_handlers,
-                    "propagate": False,
-                },
-            },
-        }
-    )
+    if not access_log:
+        return handlers, ["access_stderr_lines"]
+    handlers["access_file"] = {"class": "logging.FileHandler", "filename": str(access_log),
+                               "formatter": "message"}
+    handlers["access_file_lines"] = _batched("access_file")
+    return handlers, ["access_stderr_lines", "access_file_lines"]
+
+
+def _loggers(level: str, access_handlers: list[str]) -> dict:
+    own = {"handlers": ["stderr"], "propagate": False}
+    return {
+        "api": {"level": level, **own},
+        "alembic": {"level": "INFO", **own},
+        # Python's warnings (a library's deprecation, SQLAlchemy's SAWarning),
+        # as lines of this format rather than raw text.
+        "py.warnings": {"level": "WARNING", **own},
+        # The server's own lines (uvicorn is told to leave logging alone).
+        "uvicorn": {"level": "INFO", **own},
+        # Connexion narrates every security check at INFO: keep its warnings.
+        "connexion": {"level": level if level == "DEBUG" else "WARNING", **own},
+        # Logged on every login: its JSON and form bodies are both intended.
+        "connexion.operations.openapi3": {"level": "ERROR"},
+        ACCESS_LOGGER: {"level": "INFO", "handlers": access_handlers, "propagate": False},
+    }
 
 
 class JsonLines(logging.Formatter):

@@ -52,39 +52,19 @@ def start_tracing(settings: Settings, database: Database,
     """A tracer provider for this process, exporting to the settings' OTLP
     endpoint (or to `span_processor`, in tests), the database's statements
     traced, and the ASGI layer that makes each request's span."""
-    try:
-        from opentelemetry import trace
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    except ImportError as missing:
-        raise RuntimeError(MISSING_EXTRA) from missing
-    from api.process.trace_sampling import RequestsOnly
+    _require_the_extra()
+    from opentelemetry import trace
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-    statements = SQLAlchemyInstrumentor()
-    # A singleton: a second instrument() is ignored with a warning, and the
-    # second engine would go untraced without a word.
-    if statements.is_instrumented_by_opentelemetry:
-        raise RuntimeError("tracing is already started in this process: one traced app "
-                           "per process, until its lifespan has ended")
-    # Shut down by the lifespan, not at exit: the spans are flushed while the
-    # worker still has its connections.
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": SERVICE_NAME,
-                                  "service.version": package_version()}),
-        sampler=RequestsOnly(),
-        shutdown_on_exit=False)
-    provider.add_span_processor(span_processor or BatchSpanProcessor(
-        OTLPSpanExporter(endpoint=traces_endpoint(settings.otel_exporter_otlp_endpoint))))
+    statements = _statements_untraced_so_far()
+    provider = _tracer_provider(
+        span_processor or _exporting_to(settings.otel_exporter_otlp_endpoint))
     # Statements run on the handler threads in a copy of the request's context
     # (api/runtime/handler_threads.py): their spans are the request's children.
     # Both of the database's engines: on PostgreSQL, reads have one of their own.
     # skip_dep_check: 0.66b2 declares "sqlalchemy < 2.1.0" (opentelemetry-python-
     # contrib 2971) and would instrument nothing on our 2.1; its events are the
-    # same there, and tests/test_tracing.py fails if that stops being true.
+    # same there, and tests/process/test_tracing.py fails if that stops being true.
     statements.instrument(engines=list(dict.fromkeys((database.engine, database.reads))),
                           tracer_provider=provider, skip_dep_check=True)
     routes = routes_of(policies)
@@ -103,6 +83,52 @@ def start_tracing(settings: Settings, database: Database,
         provider.shutdown()  # exports what the batch still holds
 
     return Tracing(provider=provider, middleware=middleware, shutdown=shutdown)
+
+
+def _require_the_extra() -> None:
+    try:
+        import opentelemetry.exporter.otlp.proto.http.trace_exporter  # noqa: F401
+        import opentelemetry.instrumentation.asgi  # noqa: F401
+        import opentelemetry.instrumentation.sqlalchemy  # noqa: F401
+        import opentelemetry.sdk.trace  # noqa: F401
+    except ImportError as missing:
+        raise RuntimeError(MISSING_EXTRA) from missing
+
+
+def _statements_untraced_so_far():
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+    statements = SQLAlchemyInstrumentor()
+    # A singleton: a second instrument() is ignored with a warning, and the
+    # second engine would go untraced without a word.
+    if statements.is_instrumented_by_opentelemetry:
+        raise RuntimeError("tracing is already started in this process: one traced app "
+                           "per process, until its lifespan has ended")
+    return statements
+
+
+def _exporting_to(endpoint: str):
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    return BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_endpoint(endpoint)))
+
+
+def _tracer_provider(span_processor):
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from api.process.trace_sampling import RequestsOnly
+
+    # Shut down by the lifespan, not at exit: the spans are flushed while the
+    # worker still has its connections.
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": SERVICE_NAME,
+                                  "service.version": package_version()}),
+        sampler=RequestsOnly(),
+        shutdown_on_exit=False)
+    provider.add_span_processor(span_processor)
+    return provider
 
 
 def traces_endpoint(base: str) -> str:
