@@ -9,7 +9,7 @@ refuses, or cannot read (a type it has no JSON form for), goes to the
 jsonschema validator Connexion's dialect is written in (`api.contract.validation`),
 which decides and words the problem: every refusal, and every detail a caller
 reads, is jsonschema's as before. What the two could disagree on is a value
-jsonschema-rs accepts and jsonschema refuses; tests/test_schema_checks.py
+jsonschema-rs accepts and jsonschema refuses; tests/contract/test_schema_checks.py
 draws values for every request schema of the spec and fails on one.
 
 jsonschema-rs checks the schema as JSON Schema Draft 4 says, where OpenAPI 3.0

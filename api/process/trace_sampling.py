@@ -17,7 +17,7 @@ class RequestsOnly(sampling.Sampler):
 
     def __init__(self) -> None:
         # The SDK's own reading of OTEL_TRACES_SAMPLER and its argument; a
-        # private function, watched by tests/test_tracing.py.
+        # private function, watched by tests/process/test_tracing.py.
         self.sampler = sampling._get_from_env_or_default()
 
     def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None,
