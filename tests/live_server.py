@@ -74,8 +74,9 @@ def live_server(tmp_path: Path, database_url: str | None = None, workers: int = 
 
 def start_server(tmp_path: Path, database_url: str | None = None, workers: int = 0,
                  port: int | None = None, **env) -> LiveServer:
-    """A healthy server on `port` (a free one by default); the caller stops it.
-    Started again on the same port, it appends to the same log."""
+    """A healthy server on `port` (a free one by default), working in
+    `tmp_path`; the caller stops it. Started again on the same port, it
+    appends to the same log."""
     port = port or free_port()
     log_path = tmp_path / f"server-{port}.log"
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -83,7 +84,7 @@ def start_server(tmp_path: Path, database_url: str | None = None, workers: int =
         command += ["--workers", str(workers)]
     environment = server_env(tmp_path, database_url, **env)
     with open(log_path, "a") as log:
-        process = subprocess.Popen(command, env=environment, stdout=log,
+        process = subprocess.Popen(command, env=environment, stdout=log, cwd=tmp_path,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     server = LiveServer(f"http://127.0.0.1:{port}", log_path, process, environment)
     try:

@@ -24,6 +24,16 @@ MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 POOL_SAMPLE_SECONDS = 1.0
 
 
+def read_as_the_settings_read(directory: Path | None) -> None:
+    """prometheus-client reads PROMETHEUS_MULTIPROC_DIR itself, and takes an
+    empty one for a directory (the working directory, where a single process
+    then wrote its files and answered /metrics with 500); the settings take
+    it for unset. Before prometheus-client is imported, the environment is
+    made to say what the settings read."""
+    if directory is None:
+        os.environ.pop(MULTIPROCESS_DIR_VARIABLE, None)
+
+
 def share_between_workers(directory: Path | None) -> Path:
     """Make `directory` (a new temporary one when None) the workers' shared
     directory, emptied of an earlier run's files, and tell prometheus-client

@@ -107,3 +107,14 @@ def test_a_start_empties_the_directory_of_an_earlier_run(tmp_path):
     assert first_run >= 300 and list(directory.glob("*.db"))
     with live_server(tmp_path, workers=2, PROMETHEUS_MULTIPROC_DIR=str(directory)) as server:
         assert health_count(server) < 300 / 10  # only this start's own checks
+
+
+def test_an_empty_multiprocess_directory_is_unset_for_the_metrics_too(tmp_path, new_database):
+    """PROMETHEUS_MULTIPROC_DIR= (set, empty) is read one way: as unset, as
+    every setting is. prometheus-client took it for the working directory,
+    wrote its files there and answered /metrics with 500."""
+    with live_server(tmp_path, new_database("metrics-empty"),
+                     PROMETHEUS_MULTIPROC_DIR="") as server:
+        assert call("GET", f"{server.api}/health").status == 200
+        assert health_count(server) >= 1
+    assert sorted(path.name for path in tmp_path.glob("*.db")) == []
