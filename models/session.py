@@ -28,8 +28,9 @@ def _begin_sqlite_transaction(connection):
 
 def make_engine(url: str, pool_size: int = 10, *, reads: bool = False) -> Engine:
     # One connection for each thread that runs handlers and token lookups
-    # (`pool_size`), and as many again of headroom.
-    pooling = {"pool_size": pool_size, "max_overflow": pool_size}
+    # (`pool_size`), and as many again of headroom. A statement that fails
+    # is logged without its values: a password's hash, a caller's text.
+    pooling = {"pool_size": pool_size, "max_overflow": pool_size, "hide_parameters": True}
     if url.startswith("sqlite"):
         _make_sqlite_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30}, **pooling)

@@ -43,7 +43,8 @@ class Readiness:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         connect_args = {"connect_timeout": 2} if database_url.startswith("postgresql") else {}
-        self.engine = create_engine(database_url, poolclass=NullPool, connect_args=connect_args)
+        self.engine = create_engine(database_url, poolclass=NullPool, connect_args=connect_args,
+                                    hide_parameters=True)
         self.threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readiness")
         self._migrations = None
 

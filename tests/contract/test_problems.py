@@ -1,7 +1,12 @@
-"""Whoever raises an error, the answer is problem+json."""
+"""Whoever raises an error, the answer is problem+json; what is logged of it
+carries no value a caller sent."""
+
+import logging
+
+import pytest
 
 import api.stores
-from tests.conftest import API, assert_problem
+from tests.conftest import API, PASSWORD, assert_problem
 
 
 def test_an_unknown_route_is_a_404_problem(client):
@@ -62,3 +67,49 @@ def test_bodiless_answers_carry_no_content_type(client, admin_auth, store):
     assert response.status_code == 204
     assert "content-type" not in response.headers
     assert response.content == b""
+
+
+@pytest.fixture
+def service_log():
+    """The lines the service's own loggers write while the test runs, formatted."""
+    lines = []
+    handler = logging.Handler()
+    handler.setFormatter(logging.Formatter())
+    handler.emit = lambda record: lines.append(handler.format(record))
+    logging.getLogger("api").addHandler(handler)
+    yield lines
+    logging.getLogger("api").removeHandler(handler)
+
+
+@pytest.fixture
+def failing_user_inserts(services):
+    """A fault of the database's own on every new user (neither a lost
+    connection nor a constraint): on SQLite a blob past its size limit
+    (DataError), on PostgreSQL an internal error (XX000)."""
+    postgres = services.database.engine.dialect.name == "postgresql"
+    with services.database.engine.begin() as connection:
+        if postgres:
+            connection.exec_driver_sql(
+                "CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'injected' USING ERRCODE = 'XX000'; END $$ LANGUAGE plpgsql")
+            connection.exec_driver_sql("CREATE TRIGGER fail_insert BEFORE INSERT ON users "
+                                       "FOR EACH ROW EXECUTE FUNCTION fail_insert()")
+        else:
+            connection.exec_driver_sql("CREATE TRIGGER fail_insert BEFORE INSERT ON users "
+                                       "BEGIN SELECT zeroblob(2000000000); END")
+    yield
+    with services.database.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER fail_insert" + (" ON users" if postgres else ""))
+        if postgres:
+            connection.exec_driver_sql("DROP FUNCTION fail_insert()")
+
+
+def test_a_database_fault_is_logged_without_the_statements_values(client, failing_user_inserts,
+                                                                 service_log):
+    response = client.post(f"{API}/auth/register",
+                           json={"username": "faulty", "password": PASSWORD})
+    assert_problem(response, 500)
+    logged = "\n".join(service_log)
+    assert "database error" in logged and "INSERT INTO users" in logged
+    assert "$argon2" not in logged and "faulty" not in logged
+    assert "[SQL parameters hidden due to hide_parameters=True]" in logged
