@@ -11,7 +11,9 @@ by its credential: a bearer token signed by this service (checked by its
 signature alone, as the token service keeps it) counts for itself, anything
 else for the caller's address (IPv6 by its /64). A 401 spends that key's
 `x-rate-limits.authentication` quota; once it is used up, the request is
-answered 429 at once. A signed token is its own key so that a neighbour
+answered 429 at once. Each request is counted before its token is looked
+up and given back when it was no failure, so that requests sent at once
+cannot all pass a check made before any of them failed. A signed token is its own key so that a neighbour
 behind the same address, with a token that works, is never refused for
 someone else's failures, and a revoked token replayed a thousand times is
 refused after the quota.
@@ -40,15 +42,20 @@ class AuthenticationFailureLimit:
             return await self.app(scope, receive, send)
         limiter: RateLimiter = scope["state"]["rate_limiter"]
         who = credential(scope, limiter)
-        verdict = await limiter.peek(quota, who)
-        if not verdict.allowed:
-            raise verdict.problem()
+        # Counted as a failure before the lookup, given back unless it was
+        # one: requests at once cannot all pass a check made before any failed.
+        verdict = await limiter.hit(quota, who)
+        failed = not verdict.allowed
         try:
+            if failed:
+                raise verdict.problem()
             await self.app(scope, receive, send)
         except ProblemException as exc:
-            if exc.status_code == 401:
-                await limiter.hit(quota, who)
+            failed = exc.status_code == 401
             raise
+        finally:
+            if not failed:
+                await limiter.refund(quota, who)
 
 
 def credential(scope, limiter: RateLimiter) -> str:

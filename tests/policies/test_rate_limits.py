@@ -4,12 +4,22 @@ enforced per caller, with the IETF draft's headers and 429 + Retry-After."""
 import logging
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from api.contract.spec_policy import operation_policies
 from openapi import load_spec
-from tests.conftest import API, PASSWORD, assert_problem, bearer, login, make_user
+from tests.conftest import (
+    API,
+    PASSWORD,
+    assert_problem,
+    bearer,
+    counting_statements,
+    login,
+    make_user,
+    signed_in,
+)
 
 SPEC = load_spec()
 QUOTAS = SPEC["x-rate-limits"]["policies"]
@@ -216,6 +226,27 @@ def test_a_revoked_token_replayed_is_limited_before_it_is_looked_up(scaled_clien
     assert replays == [401, 401, 401, 429, 429]
     # Counted for that token, not the address: another caller here is not refused.
     assert scaled_client.get(f"{API}/stores").status_code == 401
+
+
+def test_a_revoked_token_replayed_at_once_is_looked_up_no_more_than_its_quota(
+        client, db, services):
+    """Reserved before the lookup, given back if it was no failure: 200 uses
+    of one logged-out refresh token at once cannot all pass a check made
+    before any of them failed (120 lookups against a quota of 60 did)."""
+    quota = QUOTAS["auth-failures"]["quota"]
+    pair = signed_in(services, make_user(db, "leaver"))
+    logout = client.post(f"{API}/auth/logout", json={"refresh_token": pair["refresh_token"]},
+                         headers=bearer(pair["access_token"]))
+    assert logout.status_code == 204
+    with counting_statements(services.database) as statements, \
+            ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(lambda _: client.post(
+            f"{API}/auth/refresh", headers=bearer(pair["refresh_token"])).status_code,
+            range(200)))
+    # The token check's lookup of the token's user and chain, one per request it saw.
+    lookups = [s for s in statements if s.startswith("SELECT users.") and "revoked_tokens" in s]
+    assert answers.count(401) == quota and answers.count(429) == 200 - quota, answers
+    assert len(lookups) <= quota
 
 
 def test_logins_right_or_wrong_are_limited_per_username(client, db):
