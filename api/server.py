@@ -46,7 +46,8 @@ def bounded_head(settings: "Settings") -> functools.partial:
     """uvicorn's httptools protocol with bounds on the request head
     (api/serving/bounded_head.py), as uvicorn's `http` option takes it."""
     return functools.partial(BoundedHeadProtocol,
-                             head_timeout=settings.request_head_timeout_seconds)
+                             head_timeout=settings.request_head_timeout_seconds,
+                             body_timeout=settings.request_body_timeout_seconds)
 
 
 def uvicorn_options(settings: "Settings") -> dict:

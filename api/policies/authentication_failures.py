@@ -13,10 +13,10 @@ else for the caller's address (IPv6 by its /64). A 401 spends that key's
 `x-rate-limits.authentication` quota; once it is used up, the request is
 answered 429 at once. Each request is counted before its token is looked
 up and given back when it was no failure, so that requests sent at once
-cannot all pass a check made before any of them failed. A signed token is its own key so that a neighbour
-behind the same address, with a token that works, is never refused for
-someone else's failures, and a revoked token replayed a thousand times is
-refused after the quota.
+cannot all pass a check made before any of them failed. A signed token is
+its own key so that a neighbour behind the same address, with a token that
+works, is never refused for someone else's failures, and a revoked token
+replayed a thousand times is refused after the quota.
 """
 
 from connexion.exceptions import ProblemException

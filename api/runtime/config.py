@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     request_head_timeout_seconds: float = setting(
         10, "seconds a connection has to send a request's line and headers, from its opening "
         "or its previous request's end; then 408 and closed", gt=0, le=300)
+    request_body_timeout_seconds: float = setting(
+        30, "seconds a request's body has to arrive, from the end of its head; then 408 "
+        "(unless the answer has gone out) and closed", gt=0, le=300)
     max_body_bytes: int = setting(
         256 * 1024, "largest request body; more is 413, counted while it is read (chunked "
         "bodies too)", shown="`262144` (256 KiB)", ge=1024)

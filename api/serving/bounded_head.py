@@ -1,6 +1,6 @@
-"""uvicorn's httptools protocol, with two bounds on a request's head (its
+"""uvicorn's httptools protocol, with bounds on a request's head (its
 request line and headers) that the app cannot set, because the parser reads
-a head whole before the app sees any of it:
+a head whole before the app sees any of it, and on the time its body takes:
 
 - At most MAX_HEAD_BYTES. httptools builds a header value by appending, so a
   100 MB header line cost 137 MB and stalled the event loop for seconds
@@ -13,6 +13,10 @@ a head whole before the app sees any of it:
   seconds kept its connection open for as long as it liked (uvicorn's
   keep-alive timer is disarmed by every byte that arrives); here it gets
   408 and the connection closes.
+- A body complete within `body_timeout` seconds (REQUEST_BODY_TIMEOUT_SECONDS)
+  of its head. A client sending a byte every few seconds held its connection
+  (and the handler waiting for the body) for as long as it liked; here it
+  gets 408, unless the app has answered already, and the connection closes.
 
 The app's own checks (api/policies/request_guard.py: 414 past 8 KiB of URL, 431 past
 32 KiB of headers) still answer heads within the bound, in the app's words.
@@ -36,9 +40,10 @@ MAX_HEAD_BYTES = MAX_URL_BYTES + MAX_HEADER_BYTES + 8 * 1024
 
 
 class BoundedHeadProtocol(HttpToolsProtocol):
-    def __init__(self, *args, head_timeout: float, **kwargs) -> None:
+    def __init__(self, *args, head_timeout: float, body_timeout: float, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.head_timeout = head_timeout  # seconds
+        self.head_timeout, self.body_timeout = head_timeout, body_timeout  # seconds
+        self._body_timer = None
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
@@ -57,15 +62,32 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head_done()
         super().on_headers_complete()
+        # Cancelled by the message's end, in this same read for a request without a body.
+        self._body_timer = self.loop.call_later(self.body_timeout, self._body_timed_out)
 
     def on_message_complete(self) -> None:
+        self._body_done()
         super().on_message_complete()
         # What arrives next is the next request's head.
         self._await_head()
 
     def connection_lost(self, exc) -> None:
         self._head_done()
+        self._body_done()
         super().connection_lost(exc)
+
+    def _body_done(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_timed_out(self) -> None:
+        self._body_timer = None
+        if self.cycle is not None and self.cycle.response_started:
+            if self.cycle.response_complete:
+                self.transport.close()  # answered; the rest of the body is never read
+            return  # an answer is on its way: it closes the connection when done
+        self._refuse(408, f"the request body did not arrive within {self.body_timeout:g} s")
 
     def _await_head(self) -> None:
         self._head_done()

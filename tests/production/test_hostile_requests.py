@@ -124,6 +124,32 @@ def test_a_huge_header_is_cut_off_early_and_answered_431(tmp_path, new_database,
         assert call("GET", f"{server.api}/health").status == 200
 
 
+def test_a_body_that_never_completes_is_closed_with_408(tmp_path, new_database):
+    with live_server(tmp_path, new_database("slow-body"), REQUEST_BODY_TIMEOUT_SECONDS="1") as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        sockets = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(20)]
+        try:
+            started = time.monotonic()
+            for sock in sockets:
+                sock.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n"
+                             b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+            for _ in range(3):  # a byte now and then, never the hundredth
+                time.sleep(0.4)
+                for sock in sockets:
+                    with contextlib.suppress(OSError):
+                        sock.sendall(b" ")
+            answers = [sock.recv(4096) for sock in sockets]
+            assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers), answers[:2]
+            assert all(sock.recv(4096) == b"" for sock in sockets)  # closed
+            assert time.monotonic() - started < 8
+        finally:
+            for sock in sockets:
+                sock.close()
+        # A body that arrives in time is read as ever.
+        assert call("POST", f"{server.api}/auth/register",
+                    {"username": "patient", "password": "long-enough-pw"}).status == 201
+
+
 def test_a_head_that_never_completes_is_closed_with_408(tmp_path, new_database):
     with live_server(tmp_path, new_database("slow-head"), REQUEST_HEAD_TIMEOUT_SECONDS="1") as server:
         port = int(server.url.rsplit(":", 1)[1])

@@ -41,11 +41,20 @@ async def ok(scope, receive, send):
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def connected(head_timeout: float = 10.0) -> tuple[BoundedHeadProtocol, RecordingTransport]:
-    config = Config(app=ok, http=BoundedHeadProtocol, lifespan="off", log_config=None)
+async def reads_the_body(scope, receive, send):
+    while (message := await receive())["type"] == "http.request" and message.get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"read"})
+
+
+def connected(head_timeout: float = 10.0, body_timeout: float = 30.0, app=ok
+              ) -> tuple[BoundedHeadProtocol, RecordingTransport]:
+    config = Config(app=app, http=BoundedHeadProtocol, lifespan="off", log_config=None)
     config.load()
     protocol = BoundedHeadProtocol(config=config, server_state=ServerState(), app_state={},
-                                   _loop=asyncio.get_running_loop(), head_timeout=head_timeout)
+                                   _loop=asyncio.get_running_loop(), head_timeout=head_timeout,
+                                   body_timeout=body_timeout)
     transport = RecordingTransport()
     protocol.connection_made(transport)
     return protocol, transport
@@ -109,6 +118,53 @@ def test_the_next_request_on_a_connection_gets_a_bound_and_a_clock_of_its_own():
             await asyncio.sleep(0.1)
         assert transport.written.count(b"HTTP/1.1 200 ") == 3
         assert not transport.closed
+        protocol.connection_lost(None)
+
+    asyncio.run(main())
+
+
+SLOW_BODY_HEAD = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+
+
+def test_a_body_not_complete_in_time_is_answered_408_and_closed():
+    async def main():
+        protocol, transport = connected(body_timeout=0.1, app=reads_the_body)
+        protocol.data_received(SLOW_BODY_HEAD + b"a")
+        for _ in range(3):  # a byte now and then, never the tenth
+            await asyncio.sleep(0.05)
+            if not transport.closed:
+                protocol.data_received(b"a")
+        await asyncio.sleep(0.1)
+        assert transport.closed
+        status, body = problem(transport.written)
+        assert status == "HTTP/1.1 408 Request Timeout"
+        assert body["detail"] == "the request body did not arrive within 0.1 s"
+        protocol.connection_lost(None)
+
+    asyncio.run(main())
+
+
+def test_a_body_still_coming_after_its_answer_has_its_connection_closed():
+    async def main():
+        protocol, transport = connected(body_timeout=0.1)  # answers without reading
+        protocol.data_received(SLOW_BODY_HEAD + b"a")
+        await asyncio.sleep(0.2)
+        assert transport.closed
+        assert transport.written.count(b"HTTP/1.1 ") == 1  # its own answer, no 408 after it
+        assert transport.written.startswith(b"HTTP/1.1 200 ")
+        protocol.connection_lost(None)
+
+    asyncio.run(main())
+
+
+def test_a_body_in_time_is_read_and_the_connection_kept():
+    async def main():
+        protocol, transport = connected(body_timeout=0.1, app=reads_the_body)
+        protocol.data_received(SLOW_BODY_HEAD + b"aaaaa")
+        await asyncio.sleep(0.05)
+        protocol.data_received(b"aaaaa")
+        await asyncio.sleep(0.2)
+        assert transport.written.startswith(b"HTTP/1.1 200 ") and not transport.closed
         protocol.connection_lost(None)
 
     asyncio.run(main())
