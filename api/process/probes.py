@@ -8,8 +8,11 @@ dependency is down:
 - `/readyz`: 200 when the database answers within a second, its schema is
   at the migrations' head (or a newer release's), and the rate limits' Redis (when one is set)
   answers; 503 when one does not, or once SIGTERM has been received (the
-  load balancer takes the process out while it still serves). The body
-  names each check's state.
+  load balancer takes the process out while it still serves). A worker
+  runs one check at a time, on one connection of its own, and answers
+  every probe for CHECKS_KEPT_SECONDS from its result: a flood of probes
+  makes neither database sessions nor 503s. The body names each check's
+  state to those who may read `/metrics`; anyone else learns ready or not.
 - `/metrics`: Prometheus's text (api/process/metrics.py), when metrics are
   on, to loopback and METRICS_ALLOWED_IPS; anyone else's request goes on
   as any other and gets the 404 of a path the service does not know.
@@ -18,11 +21,11 @@ dependency is down:
 import asyncio
 import ipaddress
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from api.process import migrate
 from api.process.metrics import exposition
@@ -31,24 +34,48 @@ from api.runtime.draining import DRAINING
 logger = logging.getLogger(__name__)
 
 CHECK_SECONDS = 1.0
+# How long a check's result answers every probe (the shutdown is never kept).
+CHECKS_KEPT_SECONDS = 1.0
 PROBE_PATHS = ("/livez", "/readyz", "/metrics")
 
 
 class Readiness:
     """The checks of `/readyz`, each bounded by CHECK_SECONDS. The database
     is asked on a connection of its own (not one of the handlers' pool: a
-    busy pool is no reason to leave the load balancer), from two threads of
-    its own: a database that hangs makes the check fail, never pile up."""
+    busy pool is no reason to leave the load balancer), kept between checks,
+    from two threads of its own: a database that hangs makes the check fail,
+    never pile up. One check runs at a time; probes meanwhile, and for
+    CHECKS_KEPT_SECONDS after, get its result."""
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         connect_args = {"connect_timeout": 2} if database_url.startswith("postgresql") else {}
-        self.engine = create_engine(database_url, poolclass=NullPool, connect_args=connect_args,
-                                    hide_parameters=True)
+        self.engine = create_engine(database_url, pool_size=1, max_overflow=0,
+                                    pool_timeout=CHECK_SECONDS, pool_pre_ping=True,
+                                    connect_args=connect_args, hide_parameters=True)
         self.threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readiness")
         self._migrations = None
+        self._running: asyncio.Future | None = None
+        self._kept: tuple[float, dict] | None = None
 
     async def checks(self, rate_limiter) -> dict[str, str]:
+        """Every check's state: the dependencies' as last checked, the shutdown's now."""
+        if self._kept is not None and time.monotonic() - self._kept[0] < CHECKS_KEPT_SECONDS:
+            checks = self._kept[1]
+        else:
+            if self._running is None or self._running.done():
+                self._running = asyncio.ensure_future(self._dependencies(rate_limiter))
+                self._running.add_done_callback(self._keep)
+            # Shielded: a probe that hangs up does not cancel the others' check.
+            checks = await asyncio.shield(self._running)
+        return {**checks,
+                "shutdown": "stopping: SIGTERM received" if DRAINING.underway else "ok"}
+
+    def _keep(self, check: asyncio.Future) -> None:
+        if not check.cancelled() and check.exception() is None:
+            self._kept = (time.monotonic(), check.result())
+
+    async def _dependencies(self, rate_limiter) -> dict[str, str]:
         loop = asyncio.get_running_loop()
         try:
             database, schema = await asyncio.wait_for(
@@ -62,7 +89,6 @@ class Readiness:
             except TimeoutError:
                 answers = False
             checks["rate_limit_storage"] = "ok" if answers else "no answer"
-        checks["shutdown"] = "stopping: SIGTERM received" if DRAINING.underway else "ok"
         return checks
 
     def _database_and_schema(self) -> tuple[str, str]:
@@ -117,8 +143,11 @@ class OperatorEndpoints:
         if path == "/readyz":
             checks = await self.readiness.checks(scope.get("state", {}).get("rate_limiter"))
             ready = all(state.startswith("ok") for state in checks.values())
-            body = orjson.dumps({"status": "ready" if ready else "not ready", "checks": checks})
-            return await _answer(send, scope, 200 if ready else 503, body, "application/json")
+            answer = {"status": "ready" if ready else "not ready"}
+            if self._may_scrape(scope):  # what is checked, and how it failed: operators only
+                answer["checks"] = checks
+            return await _answer(send, scope, 200 if ready else 503, orjson.dumps(answer),
+                                 "application/json")
         if self.metrics and self._may_scrape(scope):
             text_, content_type = exposition()
             return await _answer(send, scope, 200, text_, content_type)

@@ -1,13 +1,15 @@
 """/livez, /readyz and /metrics: outside the contract, for operators."""
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from api.process import migrate
 from api.process.metrics import sample_pools
+from api.process.probes import OperatorEndpoints
 from api.runtime.draining import DRAINING
 from api.runtime.version import package_version
 from openapi import load_spec
@@ -52,23 +54,46 @@ def test_livez_answers_without_asking_anything(client):
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_readyz_names_each_check(client):
-    response = client.get("/readyz")
+def test_readyz_names_each_check_to_those_who_may_read_metrics(local, client):
+    response = local.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "checks": {
         "database": "ok", "schema": "ok", "shutdown": "ok"}}
+    # Anyone else learns ready or not: not the migration state, the
+    # database's error, Redis's state or the drain.
+    outsider = client.get("/readyz")
+    assert (outsider.status_code, outsider.json()) == (200, {"status": "ready"})
 
 
-def test_readyz_is_503_once_sigterm_was_received(client, monkeypatch):
+def test_readyz_is_503_once_sigterm_was_received(local, monkeypatch):
+    assert local.get("/readyz").status_code == 200
     monkeypatch.setattr(DRAINING, "since", 1.0)
-    response = client.get("/readyz")
+    response = local.get("/readyz")  # at once, though the other checks are kept
     assert response.status_code == 503
     assert response.json()["checks"]["shutdown"] == "stopping: SIGTERM received"
-    assert client.get("/livez").status_code == 200
+    assert local.get("/livez").status_code == 200
+
+
+def test_a_flood_of_probes_makes_one_check_on_one_connection(app_with):
+    """150 probes at once: every one 200 while the database is up, and the
+    worker asks the database once, on a connection of its probes' own."""
+    app = app_with()
+    opened, asked = [], []
+    with app.test_client(client=LOOPBACK) as client:
+        client.get("/livez")  # Connexion builds its layers on the first request
+        readiness = next(layer for layer in app.middleware.middleware_stack
+                         if isinstance(layer, OperatorEndpoints)).readiness
+        event.listen(readiness.engine, "connect", lambda *_: opened.append(1))
+        event.listen(readiness.engine, "before_cursor_execute",
+                     lambda _conn, _cursor, statement, *_: asked.append(statement))
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            answers = list(pool.map(lambda _: client.get("/readyz").status_code, range(150)))
+    assert answers == [200] * 150
+    assert len(opened) <= 1 and 1 <= len(asked) <= 3, (opened, asked)
 
 
 def test_database_down_livez_200_readyz_503(app_without_database):
-    with app_without_database.test_client() as client:
+    with app_without_database.test_client(client=LOOPBACK) as client:
         assert client.get("/livez").status_code == 200
         response = client.get("/readyz")
     assert response.status_code == 503
@@ -82,7 +107,7 @@ def test_a_schema_one_migration_behind_is_503_naming_it(app_with, tmp_path):
     migrate.downgrade(url, "-1")
     head = migrate.script_directory(url).get_revision("head")
     app = app_with(database_url=url)
-    with app.test_client() as client:
+    with app.test_client(client=LOOPBACK) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
     schema = response.json()["checks"]["schema"]
@@ -230,7 +255,7 @@ def test_a_schema_a_newer_release_migrated_keeps_the_host_ready(app_with, tmp_pa
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     engine.dispose()
     app = app_with(database_url=url)
-    with app.test_client() as client:
+    with app.test_client(client=LOOPBACK) as client:
         response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"]["schema"] == (
