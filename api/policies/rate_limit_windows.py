@@ -14,7 +14,15 @@ monotonic), so each length keeps its windows in a queue, and a hit drops
 the expired ones from its front: each window is looked at once when it
 opens and once when it goes, however many callers there are. Memory follows
 the callers of the last window: at most one entry per request counted in it
-(the spec's windows are a minute long).
+(the spec's windows are a minute long; `register`'s an hour).
+
+At most MAX_WINDOWS windows are kept: about 40 MB, which 100,000 callers of
+an hour's window (one register from each of 100,000 addresses) would
+otherwise take for that hour. Past it, a caller with no window yet counts in
+one window its quota keeps for all such callers (`OVERFLOW`) until windows
+end and make room: memory stays bounded, no caller's count is forgotten
+(which would give back its budget), and new callers share one budget,
+refused sooner rather than never counted.
 
 Single-threaded by design: only the event loop counts.
 """
@@ -23,6 +31,10 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass
+
+MAX_WINDOWS = 100_000
+# Who a hit counts as when the windows are full and the caller has none.
+OVERFLOW = "(every caller past the windows kept)"
 
 
 @dataclass
@@ -39,16 +51,21 @@ class Count:
 
 
 class LocalWindows:
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock=time.monotonic, max_windows: int = MAX_WINDOWS) -> None:
         self._clock = clock
+        self._max_windows = max_windows
         self._windows: dict[tuple, Window] = {}
         # Per window length, (window, key) in the order they opened and end.
         self._ending: dict[int, deque[tuple[Window, tuple]]] = {}
 
     def hit(self, key: tuple, limit: int, window_seconds: int) -> Count:
-        """Count one hit of `key` against `limit` per `window_seconds`."""
+        """Count one hit of `key` (quota, who, limit, window) against `limit`
+        per `window_seconds`."""
         now = self._clock()
         window = self._current(key, now)
+        if window is None and len(self._windows) >= self._max_windows:
+            key = _overflow(key)
+            window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = Window(now + window_seconds)
             self._ending.setdefault(window_seconds, deque()).append((window, key))
@@ -56,15 +73,19 @@ class LocalWindows:
         return self._verdict(window, limit, now, allowed=window.count <= limit)
 
     def refund(self, key: tuple) -> None:
-        """Take back one hit of `key`, if its window is still open."""
-        window = self._current(key, self._clock())
+        """Take back one hit of `key`, if its window (or its quota's overflow
+        window, where it was counted) is still open."""
+        window = self._current(key, self._clock()) or self._windows.get(_overflow(key))
         if window is not None and window.count > 0:
             window.count -= 1
 
     def peek(self, key: tuple, limit: int, window_seconds: int) -> Count:
         """What the next hit of `key` would be told, counting nothing."""
         now = self._clock()
-        window = self._current(key, now) or Window(now)  # none open: resets now
+        window = self._current(key, now)
+        if window is None and len(self._windows) >= self._max_windows:
+            window = self._windows.get(_overflow(key))
+        window = window or Window(now)  # none open: resets now
         return self._verdict(window, limit, now, allowed=window.count < limit)
 
     def __len__(self) -> int:
@@ -87,3 +108,8 @@ class LocalWindows:
         # 60.0000000000009, which a ceiling would make a 61 s window.
         return Count(allowed, max(0, limit - window.count),
                      max(0, math.ceil(round(window.ends_at - now, 6))))
+
+
+def _overflow(key: tuple) -> tuple:
+    quota, _who, *rest = key
+    return (quota, OVERFLOW, *rest)

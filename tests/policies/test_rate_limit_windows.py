@@ -3,7 +3,7 @@ window, counted at a cost that does not grow with the number of callers."""
 
 import pytest
 
-from api.policies.rate_limit_windows import LocalWindows
+from api.policies.rate_limit_windows import MAX_WINDOWS, LocalWindows
 
 KEY = ("read", "ip:192.0.2.1")
 
@@ -127,3 +127,38 @@ def test_a_fresh_window_never_says_more_seconds_than_it_lasts(clock):
     # point: the first hit's reset read 61 (seen in CI, "t=61" on a 60 s quota).
     clock.now = 8161.962517661547
     assert LocalWindows(clock).hit(KEY, 5, 60).reset_seconds == 60
+
+
+def test_past_the_bound_new_callers_share_one_window_and_no_count_is_forgotten(clock):
+    windows = LocalWindows(clock, max_windows=100)
+    for n in range(100):
+        windows.hit(("register", f"ip:{n}"), 5, 3600)
+    # Full: newcomers count together, 5 between them, and nobody's window is dropped.
+    newcomers = [windows.hit(("register", f"ip:new{n}"), 5, 3600).allowed for n in range(5)]
+    assert newcomers == [True] * 5
+    assert windows.peek(("register", "ip:new99"), 5, 3600).allowed is False
+    windows.refund(("register", "ip:new0"))  # given back where it was counted
+    assert windows.hit(("register", "ip:new5"), 5, 3600).allowed is True
+    assert windows.hit(("register", "ip:new6"), 5, 3600).allowed is False
+    assert len(windows) == 101
+    assert windows.hit(("register", "ip:0"), 5, 3600).remaining == 3  # its own count kept
+    clock.now += 3600  # the windows end: room again, each caller its own
+    assert windows.hit(("register", "ip:new0"), 5, 3600).remaining == 4
+    assert len(windows) == 1
+
+
+@pytest.mark.slow
+def test_the_windows_of_the_bound_fit_in_tens_of_megabytes(clock):
+    """MAX_WINDOWS callers of the hour-long register window, and as many
+    again past the bound: the memory of the windows kept (documented in
+    api/policies/rate_limit_windows.py)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    windows = LocalWindows(clock)
+    for n in range(2 * MAX_WINDOWS):
+        windows.hit(("register", f"ip:2001:db8:{n:x}::/64", 10, 3600), 10, 3600)
+    size, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(windows) == MAX_WINDOWS + 1
+    assert size < 48 * 2**20, size
