@@ -217,9 +217,12 @@ def instructions(scenario: str, requests: int, env: dict) -> int:
     return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
 
 
-def per_request(scenario: str, requests: int, folder: str, seams_off: str = "") -> int:
+def per_request(scenario: str, requests: int, folder: str, seams_off: str | None = None) -> int:
     """Instructions of one request: counted with N and with 2N requests after
-    the same start, the difference over N; with `seams_off` undone."""
+    the same start, the difference over N; with `seams_off` undone (by
+    default, SEAMS_OFF's)."""
+    if seams_off is None:
+        seams_off = os.environ.get("SEAMS_OFF", "")
     counts = []
     for count in (requests, 2 * requests):
         with fresh_database(folder) as url:

@@ -42,14 +42,6 @@ def _call_chain() -> None:
         pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)(self._fn))
 
 
-def _parameters() -> None:
-    from connexion.decorators.parameter import AsyncParameterDecorator
-
-    from api.contract.call_chain import ParametersOnce
-
-    ParametersOnce.__init__ = AsyncParameterDecorator.__init__
-
-
 def _request_validation() -> None:
     from connexion.middleware.request_validation import RequestValidationMiddleware
 
@@ -91,7 +83,6 @@ def _current_object() -> None:
 
 SEAMS = {
     "call_chain": _call_chain,
-    "parameters": _parameters,
     "request_validation": _request_validation,
     "swagger_ui": _swagger_ui,
     "path_parameters": _path_parameters,

@@ -197,9 +197,9 @@ def test_files_are_still_asked_of_the_request_and_only_forms_hold_them():
 def test_the_parameter_decorator_still_names_parameters_through_sanitize_fn():
     from connexion.decorators.parameter import AsyncParameterDecorator, BaseParameterDecorator
 
-    from api.contract.call_chain import ParametersOnce  # noqa: F401 (what relies on it)
+    from api.contract.call_chain import ParametersAsValidated  # noqa: F401 (what relies on it)
 
-    # ParametersOnce wraps the function chosen in __init__ in a cache.
+    # ParametersAsValidated names the query's numbers through the function chosen in __init__.
     assert "self.sanitize_fn = " in inspect.getsource(BaseParameterDecorator.__init__)
     assert "sanitize=self.sanitize_fn" in inspect.getsource(AsyncParameterDecorator)
 

@@ -17,8 +17,6 @@ Starlette builds an empty form to answer a request that carries none:
 It also takes the query and path parameters as request validation resolved
 them, and the JSON body as validation parsed it (numbers as Decimals),
 instead of parsing and resolving them a second time.
-The decorator turns the spec's names into Python ones with three regular
-expressions per name per request: `ParametersOnce` remembers the answers.
 
 This replaces `AsyncOperation.fn`, a property of Connexion's, and the
 wrapper and the sync-to-async decorator of `ASGIDecorator`; it is installed
@@ -42,9 +40,6 @@ from api.runtime.request_context import handler_threads_of
 
 # The media types Starlette parses as a form; any other body has no files.
 FORM_MEDIA_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
-# Names the parameter decorator remembers the Python form of: the spec's own,
-# and a bound on what else a caller could make it meet.
-NAMES_KEPT = 1024
 
 
 class RequestOnce(ConnexionRequest):
@@ -71,10 +66,8 @@ class RequestOnce(ConnexionRequest):
         return await super().files()
 
 
-class ParametersOnce(AsyncParameterDecorator):
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.sanitize_fn = functools.lru_cache(maxsize=NAMES_KEPT)(self.sanitize_fn)
+class ParametersAsValidated(AsyncParameterDecorator):
+    """Connexion's parameter decorator, but a query's numbers as validation parsed them."""
 
     def __call__(self, function):
         # Connexion casts a `number` query parameter to a float for the
@@ -92,7 +85,7 @@ class ParametersOnce(AsyncParameterDecorator):
 
 
 class DecoratorOnce(StarletteDecorator):
-    _parameter_decorator_cls = ParametersOnce
+    _parameter_decorator_cls = ParametersAsValidated
 
     @property
     def _sync_async_decorator(self):

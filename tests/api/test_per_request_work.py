@@ -195,30 +195,6 @@ def test_a_request_without_a_form_never_builds_one(client, auth, store, monkeypa
     assert set(parsed) == {f"{API}/auth/login"}
 
 
-def test_python_names_of_the_specs_parameters_are_worked_out_once(client, auth, store,
-                                                                    monkeypatch):
-    import re
-    import types
-
-    from connexion.decorators import parameter
-
-    def requests(name):
-        got = client.get(f"{API}/items", headers=auth,
-                         params={"store_id": store["id"], "limit": 5})
-        assert got.status_code == 200
-        created = client.post(f"{API}/items", headers=auth,
-                              json={"name": name, "price": 1, "store_id": store["id"]})
-        assert created.status_code == 201
-
-    rewritten = []
-    requests("Tea")  # the first request of an operation meets its names
-    # Connexion's `sanitized` rewrites a name with three re.sub per request.
-    monkeypatch.setattr(parameter, "re", types.SimpleNamespace(
-        sub=lambda *args, **kwargs: rewritten.append(args[0]) or re.sub(*args, **kwargs)))
-    requests("Coffee")
-    assert rewritten == []
-
-
 def test_handlers_read_the_request_from_its_scope_not_through_connexion_request(
         client, auth, store, monkeypatch):
     # `connexion.request` builds a request object, and Starlette's under it, on

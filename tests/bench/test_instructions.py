@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.seams import SEAMS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,6 +23,18 @@ def test_the_instruction_harness_serves_a_scenario_in_process(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "function calls" in done.stderr  # the profile of the 5 requests
     assert done.stderr.count('"status": 200') >= 5 + 50  # warm-up and measured, all 200
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seam", SEAMS)
+def test_each_seam_kept_for_speed_can_be_undone_and_the_service_still_answers(tmp_path, seam):
+    """What `--seams` counts: the service as Connexion ships that part (docs/development.md)."""
+    env = {**os.environ, "INSTANCE_PATH": str(tmp_path), "SEAMS_OFF": seam}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.instructions", "--profile", "put_item", "--requests", "3"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.count('"status": 200') >= 3 + 50
 
 
 @pytest.mark.slow
