@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint check-spec client bench instructions lock clean
+.PHONY: run test test-fast lint check-spec client bench instructions soak lock clean
 
 # Exactly what CI tested: every dependency pinned, with its hashes, in
 # requirements.lock; then the project itself, without dependencies.
@@ -56,6 +56,11 @@ bench: $(BIN)/stores-api
 instructions: $(BIN)/stores-api
 	@command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
 	$(BIN)/python -m bench.instructions $(SCENARIOS)
+
+# A worker's memory and start-up after 500,000 refreshes (SOAK_REFRESHES)
+# against an idle worker's; fails past 10% (needs PostgreSQL).
+soak: $(BIN)/stores-api
+	$(BIN)/python -m bench.refresh_soak
 
 # Both clients from the contract alone, each versioned as its info.version:
 # a Python wheel and an npm package (needs Node.js), in dist/clients/.

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -15,6 +15,13 @@ class RevokedToken(Base):
     """
 
     __tablename__ = "revoked_tokens"
+    # What the workers' token views load (api/identity/token_view.py): the
+    # recent revocations an access check can ask about, never a refresh's.
+    __table_args__ = (
+        Index("ix_revoked_tokens_seen_by_access_checks", "revoked_at",
+              postgresql_where=text("kind IS DISTINCT FROM 'refresh'"),
+              sqlite_where=text("kind IS DISTINCT FROM 'refresh'")),
+    )
 
     jti: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -25,3 +32,6 @@ class RevokedToken(Base):
     # A refresh token used up by its rotation (at `revoked_at`), not by a
     # logout: re-presented within the reuse leeway it gets its rotated pair.
     rotated: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What was revoked: an `access` token, a `refresh` token or a `chain`
+    # (every token of one login). NULL on rows revoked before migration 0011.
+    kind: Mapped[str | None] = mapped_column(String(7))

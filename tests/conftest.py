@@ -55,7 +55,7 @@ SLOW_GROUPS = {
 # the package, the code's own shape): run on SQLite; the PostgreSQL run
 # (tests/postgres_suite.py) leaves it out.
 DATABASE_FREE = (
-    "tests/browser/", "tests/bench/", "tests/serving/", "tests/test_wheel.py",
+    "tests/browser/", "tests/bench/test_instructions.py", "tests/serving/", "tests/test_wheel.py",
     "tests/test_layers.py", "tests/test_connexion_seams.py",
     "tests/contract/test_generated_", "tests/contract/test_lint.py",
     "tests/contract/test_compatibility.py", "tests/contract/test_schema_checks.py",

@@ -111,3 +111,26 @@ def test_existing_stores_are_owned_by_the_earliest_admin_or_nobody(empty_databas
     assert [tuple(row) for row in members] == ([(1, owner, "owner"), (2, owner, "owner")]
                                                if owner else [])
     migrate.downgrade(empty_database_url, "base")
+
+
+def test_revocations_made_before_kinds_were_recorded_count_as_refreshes_when_rotated(
+        empty_database_url):
+    """Migration 0011: the token views never load a rotated refresh token."""
+    migrate.upgrade(empty_database_url, "0010")
+    engine = create_engine(empty_database_url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO users (id, username, password_hash, is_admin, created_at) "
+            "VALUES (1, 'u1', 'x', false, :t)"), {"t": now})
+        for jti, rotated in (("rotated", True), ("logged-out", False)):
+            connection.execute(text(
+                "INSERT INTO revoked_tokens (jti, user_id, expires_at, revoked_at, rotated) "
+                "VALUES (:jti, 1, :t, :t, :rotated)"), {"jti": jti, "t": now, "rotated": rotated})
+    migrate.upgrade(empty_database_url)
+    with engine.connect() as connection:
+        kinds = dict(connection.execute(text("SELECT jti, kind FROM revoked_tokens")).all())
+    engine.dispose()
+    assert kinds == {"rotated": "refresh", "logged-out": None}
+    migrate.downgrade(empty_database_url, "base")
+

@@ -5,8 +5,11 @@ database round trip.
 Every request with an access token must be refused once the token, its chain
 or its user is gone. Asking the database each time costs a pooled
 connection, a round trip and a hop to a worker thread per request. Instead,
-each worker keeps a view: the unexpired revoked ids, and the `is_admin` of
-the users it has seen. Triggers (migration 0006) send a notification on
+each worker keeps a view: the revoked ids an access check can ask about
+(access tokens and logins, never refresh tokens, which are checked in the
+database), for as long as it can ask (no access token outlives
+ACCESS_TOKEN_SECONDS from its issue: tokens.py), and the `is_admin` of the
+users it has seen. Triggers (migration 0006) send a notification on
 `CHANNEL` for every revocation and for every user deleted or changed, and a
 listener in each worker applies them.
 
@@ -37,14 +40,27 @@ logger = logging.getLogger(__name__)
 CHANNEL = "stores_api_tokens"
 # Users whose admin flag is remembered; past this the memory starts over.
 USERS_KEPT = 100_000
+# How long past the access token lifetime a revoked login is kept: a refresh
+# that read the login as live just before its revocation committed may issue
+# an access token a moment later.
+ISSUE_MARGIN_SECONDS = 60
+# The revocations an access check can ask about, each kept until the earlier
+# of its expiry and `keep` seconds after it was revoked (0011's index).
+VIEWED_REVOCATIONS = (
+    "SELECT jti, extract(epoch FROM least("
+    "expires_at, revoked_at + make_interval(secs => %(keep)s)))::float8"
+    " FROM revoked_tokens WHERE kind IS DISTINCT FROM 'refresh'"
+    " AND revoked_at > now() - make_interval(secs => %(keep)s) AND expires_at > now()")
 
 
 class TokenView:
-    """Revoked ids (until they expire) and users' admin flags, trusted only
-    while the listener's last beat is younger than `bound` seconds."""
+    """Revoked ids (until they expire, or `keep_seconds` after they were
+    revoked) and users' admin flags, trusted only while the listener's last
+    beat is younger than `bound` seconds."""
 
-    def __init__(self, bound: float, clock=time.monotonic):
+    def __init__(self, bound: float, keep_seconds: float, clock=time.monotonic):
         self.bound = bound
+        self.keep_seconds = keep_seconds
         self.clock = clock
         self.revoked: dict[str, float] = {}  # id -> when it expires (epoch seconds)
         # user id -> (is_admin, session generation), for users that exist
@@ -82,8 +98,9 @@ class TokenView:
             self.admins[user_id] = user
 
     def revoke(self, token_id: str, expires_at: float) -> None:
+        until = min(expires_at, time.time() + self.keep_seconds)
         with self._lock:
-            self.revoked[token_id] = expires_at
+            self.revoked[token_id] = until
 
     def forget_user(self, user_id: int) -> None:
         with self._lock:
@@ -154,9 +171,7 @@ async def _listen(view: TokenView, connection) -> None:
     await connection.execute(f"LISTEN {CHANNEL}")
     await connection.execute(f"LISTEN {beats}")
     # Listening first, then the snapshot: nothing committed in between is missed.
-    cursor = await connection.execute(
-        "SELECT jti, extract(epoch FROM expires_at)::float8 FROM revoked_tokens"
-        " WHERE expires_at > now()")
+    cursor = await connection.execute(VIEWED_REVOCATIONS, {"keep": view.keep_seconds})
     view.replace(dict(await cursor.fetchall()))
     pruned_at = time.monotonic()
     while True:

@@ -27,6 +27,7 @@ ALGORITHM = "HS256"  # pinned: decoding accepts nothing else, `none` included
 ROTATED = uuid.UUID("5f0c4a8e-3a2b-4c1d-9e6f-7a8b9c0d1e2f")
 ACCESS = "access"
 REFRESH = "refresh"
+CHAIN = "chain"  # a revocation of every token of one login
 
 
 # What the claims of a token of ours look like. A token signed with our key but
@@ -103,12 +104,21 @@ class TokenService:
 
     def decode(self, token: str, expected_type: str, *, verify_exp: bool = True) -> dict:
         claims = self.signed_claims(token)
-        # As PyJWT checks it: expired from the second `exp` names, no leeway.
-        if verify_exp and claims["exp"] <= int(time.time()):
+        if verify_exp and self._expired(claims):
             raise InvalidToken("the token has expired")
         if claims["type"] != expected_type:
             raise InvalidToken(f"this operation needs a token of type {expected_type!r}")
         return claims
+
+    def _expired(self, claims: dict) -> bool:
+        """As PyJWT checks `exp`: from the second it names, no leeway. An
+        access token also ends ACCESS_TOKEN_SECONDS after it was issued,
+        whatever lifetime it was issued with: the token views keep a revoked
+        login no longer than that (api/identity/token_view.py)."""
+        now = int(time.time())
+        return claims["exp"] <= now or (
+            claims["type"] == ACCESS
+            and claims["iat"] + self.access_lifetime.total_seconds() <= now)
 
     def signed_claims(self, token: str) -> dict:
         """The claims of a token signed by this service, of any type and
@@ -197,6 +207,7 @@ def revoke_chain(session: Session, claims: dict, lifetime: timedelta) -> None:
 def _insert_revocation(session: Session, jti: str, claims: dict, expires_at=None,
                        rotated_at: datetime | None = None) -> bool:
     expires_at = expires_at or datetime.fromtimestamp(claims["exp"], UTC)
+    kind = CHAIN if jti == claims["sid"] else claims["type"]
     # A savepoint: a concurrent revocation of the same id is an answer, not an error.
     try:
         with session.begin_nested():
@@ -207,9 +218,11 @@ def _insert_revocation(session: Session, jti: str, claims: dict, expires_at=None
                     expires_at=expires_at,
                     revoked_at=rotated_at or datetime.now(UTC),
                     rotated=rotated_at is not None,
+                    kind=kind,
                 )
             )
     except IntegrityError:
         return False
-    note_revoked(session, jti, expires_at)  # this worker's view knows at commit
+    if kind != REFRESH:  # no access check asks about a refresh token
+        note_revoked(session, jti, expires_at)  # this worker's view knows at commit
     return True

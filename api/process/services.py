@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from api.identity.device_tokens import DeviceTokens
 from api.identity.passwords import PasswordHasher
-from api.identity.token_view import TokenView
+from api.identity.token_view import ISSUE_MARGIN_SECONDS, TokenView
 from api.identity.tokens import TokenService
 from api.policies.claimants import Claimants
 from api.runtime.config import Settings
@@ -58,7 +58,8 @@ def _token_view(settings: Settings, database: Database) -> TokenView | None:
     worker's own sessions commit; none on SQLite or when turned off."""
     if database.engine.dialect.name != "postgresql" or not settings.token_view_bound_seconds:
         return None
-    view = TokenView(settings.token_view_bound_seconds)
+    view = TokenView(settings.token_view_bound_seconds,
+                     keep_seconds=settings.access_token_seconds + ISSUE_MARGIN_SECONDS)
 
     @event.listens_for(database.sessionmaker, "after_commit")
     def committed(session):

@@ -50,6 +50,20 @@ def test_an_expired_token_is_401(client, tokens, services):
     assert_unauthorized(me(client, bearer(expired)), "expired")
 
 
+def test_an_access_token_ends_access_token_seconds_after_its_issue_whatever_its_exp(
+        client, tokens, services):
+    # Issued while ACCESS_TOKEN_SECONDS was longer: the token views keep a
+    # revoked login only as long as the setting says (api/identity/token_view.py).
+    claims = claims_of(tokens["access_token"], services)
+    lifetime = int(services.tokens.access_lifetime.total_seconds())
+    claims.update(iat=int(time.time()) - lifetime, exp=int(time.time()) + 3600)
+    issued_long_ago = jwt.encode(claims, services.tokens.secret_key, algorithm="HS256")
+    assert_unauthorized(me(client, bearer(issued_long_ago)), "expired")
+    claims.update(iat=int(time.time()) - lifetime + 60)
+    still_young = jwt.encode(claims, services.tokens.secret_key, algorithm="HS256")
+    assert me(client, bearer(still_young)).status_code == 200
+
+
 def test_an_alg_none_token_is_401(client, tokens, services):
     claims = claims_of(tokens["access_token"], services)
 
