@@ -1,6 +1,6 @@
 from sqlalchemy import delete, select
 
-from api.contract.problems import not_found, unprocessable
+from api.contract.problems import conflict, not_found, unprocessable
 from api.handling.conditional import check_if_match, conditional_get, with_etag
 from api.handling.filters import name_contains
 from api.handling.pagination import paginate
@@ -15,6 +15,8 @@ from api.runtime.request_context import db
 from models import WITH_TAGS, Item, Tag, item_tags
 
 ITEM_NAME_TAKEN = "an item with this name already exists in the store"
+# The spec's `maxItems` of Item.tags: every page's size stays bounded.
+MAX_TAGS_PER_ITEM = 20
 
 
 def list_items(limit, cursor=None, store_id=None, tag_id=None, name=None,
@@ -75,7 +77,14 @@ def link_item_tag(item_id, tag_id, item):
     tag = get_or_404(Tag, tag_id, "tag")
     if tag.store_id != item.store_id:
         raise unprocessable(f"tag {tag_id} belongs to another store than item {item_id}")
-    # Idempotent, also when two calls link the same pair at once.
+    # `item` is locked (api/policies/store_roles.py), so the links of one
+    # item are made one after the other. Its tags are read again here: the
+    # ones that came with it are as they were before the lock was granted.
+    carried = db().scalars(select(item_tags.c.tag_id).where(item_tags.c.item_id == item_id)).all()
+    if tag_id in carried:
+        return None, 204  # idempotent
+    if len(carried) >= MAX_TAGS_PER_ITEM:
+        raise conflict(f"item {item_id} carries {MAX_TAGS_PER_ITEM} tags, the most an item may")
     db().execute(insert_ignoring_duplicates(item_tags).values(item_id=item_id, tag_id=tag_id))
     db().commit()
     return None, 204

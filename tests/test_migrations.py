@@ -134,3 +134,30 @@ def test_revocations_made_before_kinds_were_recorded_count_as_refreshes_when_rot
     assert kinds == {"rotated": "refresh", "logged-out": None}
     migrate.downgrade(empty_database_url, "base")
 
+
+def test_an_item_over_the_tags_it_may_carry_stops_the_upgrade_until_unlinked(empty_database_url):
+    """Migration 0012: every answer keeps to the spec's 20 tags per item;
+    which links go is the operator's decision."""
+    migrate.upgrade(empty_database_url, "0011")
+    engine = create_engine(empty_database_url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO stores (id, name, name_folded, created_at, updated_at)"
+                                " VALUES (1, 'S', 's', :t, :t)"), {"t": now})
+        connection.execute(text(
+            "INSERT INTO items (id, name, name_folded, price, store_id, created_at, updated_at) "
+            "VALUES (7, 'I', 'i', 1, 1, :t, :t)"), {"t": now})
+        for tag_id in range(1, 22):
+            connection.execute(text("INSERT INTO tags (id, name, store_id, created_at) "
+                                    "VALUES (:id, :name, 1, :t)"),
+                               {"id": tag_id, "name": f"t{tag_id}", "t": now})
+            connection.execute(text("INSERT INTO item_tags (item_id, tag_id) VALUES (7, :id)"),
+                               {"id": tag_id})
+    with pytest.raises(RuntimeError, match="1 items carry more than 20 tags"):
+        migrate.upgrade(empty_database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM item_tags WHERE tag_id = 21"))
+    migrate.upgrade(empty_database_url)
+    engine.dispose()
+    assert differences(empty_database_url) == []
+    migrate.downgrade(empty_database_url, "base")

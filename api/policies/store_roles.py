@@ -10,7 +10,9 @@ the change needs, is handed to the handler, which asks for it by name
 
 - an editor's change reads the row and the caller's membership in one
   statement; a change of the row itself (PUT or DELETE of its own path)
-  locks it FOR UPDATE there;
+  locks it FOR UPDATE there, and a change of what it holds (PUT or DELETE
+  below its path: an item's tags) FOR NO KEY UPDATE, so that changes of
+  one item's tags are counted one after the other;
 - an owner's change first locks the store's row (FOR NO KEY UPDATE, which
   item and tag inserts, taking KEY SHARE through their foreign keys, do not
   wait for; FOR UPDATE when the store itself goes), then reads the
@@ -56,7 +58,7 @@ class Source:
     model: type
     argument: str
     what: str  # as a problem names it, and as a handler asks for the row
-    # How a row locked for its change is loaded: an item with its tags, to show it.
+    # How a row locked FOR UPDATE is loaded: an item with its tags, to show it.
     locked_options: tuple = ()
 
     @property
@@ -96,12 +98,14 @@ class Check:
     @classmethod
     def of(cls, policy: OperationPolicy, hands_row: bool) -> "Check":
         rule, source = policy.store_role, SOURCES[policy.store_role.store]
-        changes_the_row = policy.method in ("PUT", "DELETE") \
-            and policy.path.endswith("{" + source.argument + "}")
-        if changes_the_row:
-            lock = FOR_UPDATE
+        changes = policy.method in ("PUT", "DELETE")
+        row_path = "{" + source.argument + "}"
+        if changes and policy.path.endswith(row_path):
+            lock = FOR_UPDATE  # the row itself
+        elif (changes and row_path + "/" in policy.path) or rule.role == OWNER:
+            lock = FOR_NO_KEY_UPDATE  # what it holds, or its store's members
         else:
-            lock = FOR_NO_KEY_UPDATE if rule.role == OWNER else UNLOCKED
+            lock = UNLOCKED
         return cls(rule, lock, hands_row)
 
 
@@ -171,7 +175,7 @@ def _row_and_role(session, check: Check, source: Source, target_id: int,
     locked = check.lock != UNLOCKED
     query = select(model if check.hands_row else model.id, source.store_id) \
         .where(model.id == target_id)
-    if check.hands_row and locked:
+    if check.hands_row and check.lock == FOR_UPDATE:  # to be changed, and shown
         query = query.options(*source.locked_options)
     if user_id is not None:
         query = query.add_columns(StoreMember.role).outerjoin(StoreMember, and_(

@@ -1,6 +1,12 @@
 """/tags/{tag_id} and linking items to tags."""
 
+import importlib
+
+from api.items import MAX_TAGS_PER_ITEM
+from openapi import load_spec
 from tests.conftest import API, assert_problem, assert_unauthorized, create
+
+migration_0012 = importlib.import_module("migrations.versions.20261207_0012_tags_per_item_bounded")
 
 
 def link(client, auth, item, tag):
@@ -30,6 +36,26 @@ def test_linking_is_idempotent_and_counted(client, auth, item, tag):
 def test_linking_a_tag_of_another_store_is_422(client, auth, item, other_store):
     foreign = create(client, auth, f"/stores/{other_store['id']}/tags", {"name": "x"})
     assert_problem(link(client, auth, item, foreign), 422, "another store")
+
+
+def test_an_item_carries_at_most_the_specs_tags_and_a_link_past_them_is_409(
+        client, auth, store, item):
+    tags = [create(client, auth, f"/stores/{store['id']}/tags", {"name": f"t{n}"})
+            for n in range(MAX_TAGS_PER_ITEM + 1)]
+    for tag in tags[:-1]:
+        assert link(client, auth, item, tag).status_code == 204
+    assert_problem(link(client, auth, item, tags[-1]), 409,
+                   f"item {item['id']} carries 20 tags, the most an item may")
+    assert link(client, auth, item, tags[0]).status_code == 204  # still idempotent
+    assert unlink(client, auth, item, tags[0]).status_code == 204
+    assert link(client, auth, item, tags[-1]).status_code == 204
+    shown = client.get(f"{API}/items/{item['id']}", headers=auth).json()["tags"]
+    assert len(shown) == MAX_TAGS_PER_ITEM
+
+
+def test_the_tags_an_item_may_carry_are_the_specs():
+    item_tags = load_spec()["components"]["schemas"]["Item"]["properties"]["tags"]
+    assert item_tags["maxItems"] == MAX_TAGS_PER_ITEM == migration_0012.MAX_TAGS_PER_ITEM
 
 
 def test_linking_missing_things_is_404(client, auth, item, tag):

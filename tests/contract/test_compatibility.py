@@ -61,6 +61,15 @@ def rename_operation(spec):
     spec["paths"]["/things"]["get"]["operationId"] = "getThings"
 
 
+def bound_a_request_property(spec):
+    spec["components"]["schemas"]["ThingInput"]["properties"]["name"]["maxLength"] = 10
+
+
+def bound_a_response_property(spec):
+    # Only answers carry a Thing: a client is told less can come, never refused.
+    spec["components"]["schemas"]["Thing"]["properties"]["name"]["maxLength"] = 10
+
+
 def add_optional_property(spec):
     spec["components"]["schemas"]["ThingInput"]["properties"]["colour"] = {"type": "string"}
 
@@ -89,14 +98,15 @@ def pair(tmp_path: Path, change) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize("change", [
     remove_operation, remove_response_property, require_optional_parameter, narrow_enum,
-    change_type, rename_operation,
+    change_type, rename_operation, bound_a_request_property,
 ])
 def test_a_breaking_change_is_refused_without_a_new_major_version(change, tmp_path):
     before, after = pair(tmp_path, change)
     assert unreleased_breaks(before, after), change.__name__
 
 
-@pytest.mark.parametrize("change", [add_optional_property, add_operation])
+@pytest.mark.parametrize("change", [add_optional_property, add_operation,
+                                    bound_a_response_property])
 def test_an_addition_breaks_nobody(change, tmp_path):
     before, after = pair(tmp_path, change)
     assert [c["type"] for c in changes(before, after) if c["type"] == "breaking"] == []

@@ -130,3 +130,12 @@ def test_a_value_without_a_json_form_goes_to_jsonschema():
     with pytest.raises(Exception) as refused:
         check.validate({1, 2})  # jsonschema-rs cannot read a set: jsonschema refuses it
     assert refused.value.validator == "type"
+
+
+def test_every_page_holds_at_most_the_largest_limit():
+    schemas = load_spec()["components"]["schemas"]
+    largest = load_spec()["components"]["parameters"]["Limit"]["schema"]["maximum"]
+    pages = {name: schema for name, schema in schemas.items() if name.endswith("Page")}
+    assert len(pages) == 5
+    assert {name: page["properties"]["data"].get("maxItems") for name, page in pages.items()} \
+        == dict.fromkeys(pages, largest)

@@ -44,6 +44,24 @@ def test_concurrent_link_and_unlink_of_one_pair_stay_consistent(server):
     assert (tags, count) in [([], 0), ([{"id": tag["id"], "name": "t"}], 1)]
 
 
+def test_30_links_of_distinct_tags_to_one_item_at_once_stop_at_its_20(server):
+    token = register_and_login(server.api, "many-tags")["access_token"]
+    store = call("POST", f"{server.api}/stores", {"name": "Tag heavy"}, token=token).json()
+    item = call("POST", f"{server.api}/items",
+                {"name": "Thing", "price": 1, "store_id": store["id"]}, token=token).json()
+    tags = [call("POST", f"{server.api}/stores/{store['id']}/tags", {"name": f"t{n}"},
+                 token=token).json()["id"] for n in range(30)]
+
+    def link(tag_id):
+        return call("PUT", f"{server.api}/items/{item['id']}/tags/{tag_id}", token=token).status
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(link, tags))
+    assert (statuses.count(204), statuses.count(409)) == (20, 10), statuses
+    carried = call("GET", f"{server.api}/items/{item['id']}", token=token).json()["tags"]
+    assert len(carried) == 20
+
+
 def test_two_clients_racing_a_put_with_the_same_etag_one_wins(server):
     token = register_and_login(server.api, "racer-etag")["access_token"]
     store = call("POST", f"{server.api}/stores", {"name": "Raced"}, token=token).json()
