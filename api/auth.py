@@ -47,14 +47,15 @@ async def login(body):
     found = services_of(request_scope)
     threads = handler_threads_of(request_scope)
     username = body["username"]
-    device = found.device_tokens.device_of(_header(request_scope, DEVICE_TOKEN_HEADER), username)
-    # The attempt counts (against the username and the address, or a known
-    # device alone) before the password is checked; as a failure, given back
-    # if it was right: concurrent guesses cannot all pass the check.
+    user = await threads.run(_user_named, found.database, username)
+    # A device token counts only for the account's current logins.
+    device = found.device_tokens.device_of(_header(request_scope, DEVICE_TOKEN_HEADER), user)
+    # The attempt counts (against the username, or a known device, and the
+    # address) before the password is checked; as a failure, given back if
+    # it was right: concurrent guesses cannot all pass the check.
     budget = CredentialBudget(request_scope, username, device)
     headers = await budget.reserve()
     try:
-        user = await threads.run(_user_named, found.database, username)
         # The same work whether or not the username exists.
         ok, new_hash = await request_scope["state"]["password_checks"].verify(
             body["password"], user.password_hash if user else None)
@@ -68,7 +69,7 @@ async def login(body):
     if new_hash:  # an older scheme or cost: store the current one from now on
         await threads.run(_replace_hash, found.database, user.id, new_hash)
     pair = found.tokens.issue_pair(user, fresh=True)
-    return {**pair, "device_token": found.device_tokens.issue(username)}, 200, headers
+    return {**pair, "device_token": found.device_tokens.issue(user, device)}, 200, headers
 
 
 def _user_named(database, username: str) -> User | None:

@@ -15,7 +15,7 @@ from api.contract.spec_walk import Operations, walked
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = "#/components/parameters/IdempotencyKey"
 READ_METHODS = ("get", "head")
-PER = ("caller", "address", "username", "device", "credential")
+PER = ("caller", "address", "username", "device", "known-devices", "credential")
 COUNTS = ("requests", "failures")
 # Where an operation finds the store it changes: a path or body id, or the
 # store of the item or tag its path names.
@@ -44,7 +44,8 @@ class Quota:
     quota: int
     window: int  # seconds
     # caller (its user, or its address without a token), address, username,
-    # device, or credential (a token of ours itself, else the address)
+    # device, known-devices (of a username, for logins from them), or
+    # credential (a token of ours itself, else the address)
     per: str
     counts: str = "requests"  # or "failures": only refused credentials count
 

@@ -36,7 +36,9 @@ from api.runtime.metrics import RATE_LIMIT_REFUSALS
 logger = logging.getLogger(__name__)
 RETRY_REDIS_SECONDS = 5
 # Quotas counted per what a request's body names: only its handler can key them.
-NAMED_IN_THE_BODY = ("username", "device")
+NAMED_IN_THE_BODY = ("username", "device", "known-devices")
+# A login from a known device spends these instead of the username's own.
+KNOWN_DEVICES_ONLY = ("device", "known-devices")
 REDIS_TIMEOUT_SECONDS = 0.5
 
 
@@ -155,6 +157,8 @@ def caller(scope, quota: Quota, username: str | None = None, device: str | None 
         return f"user:{(username or '').casefold()}"
     if quota.per == "device":
         return f"device:{device}"
+    if quota.per == "known-devices":
+        return f"devices-of:{(username or '').casefold()}"
     user_id = scope.get("state", {}).get("user_id")
     if quota.per == "caller" and user_id is not None:
         return f"id:{user_id}"
@@ -225,15 +229,17 @@ class CredentialBudget:
     a check made before any of them failed.
 
     A login from a known device (api/identity/device_tokens.py) spends its
-    device's quotas (`per: device`); any other, the username's and the
-    address's failure quota."""
+    device's quotas and those of the username's known devices (`per:
+    device`, `per: known-devices`); any other, the username's (`per:
+    username`); either, the address's failure quota. A guesser, who has no
+    device token, cannot spend what the real user's devices log in with."""
 
     def __init__(self, scope, username: str, device: str | None = None):
         self.limiter: RateLimiter = scope["state"]["rate_limiter"]
         policy = self.limiter.policies[routed_operation(scope)]
         self.quotas = [quota for quota in policy.quotas
                        if (quota.per in NAMED_IN_THE_BODY or quota.counts == "failures")
-                       and (quota.per == "device") == (device is not None)]
+                       and _spent_by(quota, device)]
         self.keys = [caller(scope, quota, username, device) for quota in self.quotas]
 
     async def reserve(self) -> dict[str, str]:
@@ -253,3 +259,12 @@ class CredentialBudget:
         for quota, key in zip(self.quotas, self.keys, strict=True):
             if quota.counts == "failures":
                 await self.limiter.refund(quota, key)
+
+
+def _spent_by(quota: Quota, device: str | None) -> bool:
+    """Whether a login from `device` (None: an unknown one) spends `quota`."""
+    if quota.per in KNOWN_DEVICES_ONLY:
+        return device is not None
+    if quota.per == "username":
+        return device is None
+    return True

@@ -47,7 +47,8 @@ def test_every_operation_but_health_has_a_quota_and_documents_429():
     unlimited = sorted(op for op, policy in policies.items() if not policy.quotas)
     assert unlimited == ["getHealth"]
     assert [q.name for q in policies["login"].quotas] == [
-        "login-requests", "login-requests-username", "login-username", "login-address", "login-device"]
+        "login-requests", "login-requests-username", "login-username", "login-address", "login-device",
+        "login-requests-devices"]
     assert [q.name for q in policies["listStores"].quotas] == ["read"]
     assert [q.name for q in policies["createStore"].quotas] == ["write"]
 
