@@ -33,7 +33,29 @@ def scrape(server) -> dict[str, dict[tuple, float]]:
 
 
 def health_count(server) -> float:
-    return scrape(server)["http_server_request_duration_seconds_count"].get(HEALTH, 0.0)
+    return scrape(server).get("http_server_request_duration_seconds_count", {}).get(HEALTH, 0.0)
+
+
+def settled(server) -> float:
+    """The health checks of the server's start, once all of them are counted
+    (the count has not moved for half a second)."""
+    deadline = time.monotonic() + 10
+    count = counted(server, 1)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if (again := health_count(server)) == count:
+            return count
+        count = again
+    raise AssertionError("the start's health checks were still being counted after 10 s")
+
+
+def counted(server, at_least: float) -> float:
+    """The health checks counted once `at_least` are: a request is counted
+    as its answer ends, a moment after its client has read it."""
+    deadline = time.monotonic() + 10
+    while (count := health_count(server)) < at_least and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count
 
 
 def send_health_checks(server, total: int) -> int:
@@ -67,9 +89,9 @@ def pids_in(directory: Path) -> set[int]:
 def test_one_scrape_sums_four_workers(tmp_path):
     directory = tmp_path / "metrics"
     with live_server(tmp_path, workers=4, PROMETHEUS_MULTIPROC_DIR=str(directory)) as server:
-        before = health_count(server)  # the start's own health checks
+        before = settled(server)  # the start's own health checks
         assert send_health_checks(server, REQUESTS) == REQUESTS
-        assert health_count(server) == before + REQUESTS
+        assert counted(server, before + REQUESTS) == before + REQUESTS
         # The requests were spread: several workers wrote counts.
         assert len(pids_in(directory) & set(worker_pids(server))) >= 2
         metrics = scrape(server)
@@ -82,7 +104,7 @@ def test_a_dead_workers_gauges_leave_its_counts_stay(tmp_path):
     directory = tmp_path / "metrics"
     with live_server(tmp_path, workers=2, PROMETHEUS_MULTIPROC_DIR=str(directory)) as server:
         assert send_health_checks(server, 200) == 200
-        counted = health_count(server)
+        before = counted(server, 201)
         victim = worker_pids(server)[0]
         assert list(directory.glob(f"gauge_livesum_{victim}.db"))
         os.kill(victim, signal.SIGKILL)
@@ -96,7 +118,7 @@ def test_a_dead_workers_gauges_leave_its_counts_stay(tmp_path):
         assert not list(directory.glob(f"gauge_livesum_{victim}.db"))  # marked dead
         assert list(directory.glob(f"counter_{victim}.db")) or \
             list(directory.glob(f"histogram_{victim}.db"))
-        assert health_count(server) >= counted  # nothing it counted was lost
+        assert health_count(server) >= before  # nothing it counted was lost
 
 
 def test_a_start_empties_the_directory_of_an_earlier_run(tmp_path):
