@@ -34,6 +34,7 @@ from datetime import datetime
 
 from api.runtime.config import BEAT_SECONDS
 from api.runtime.own_connection import on_own_connection
+from models.token import SEEN_BY_ACCESS_CHECKS
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ ISSUE_MARGIN_SECONDS = 60
 VIEWED_REVOCATIONS = (
     "SELECT jti, extract(epoch FROM least("
     "expires_at, revoked_at + make_interval(secs => %(keep)s)))::float8"
-    " FROM revoked_tokens WHERE kind IS DISTINCT FROM 'refresh'"
+    f" FROM revoked_tokens WHERE {SEEN_BY_ACCESS_CHECKS}"
     " AND revoked_at > now() - make_interval(secs => %(keep)s) AND expires_at > now()")
 
 

@@ -181,7 +181,7 @@ def _row_and_role(session, check: Check, source: Source, target_id: int,
 
 
 # Each statement is built once, for the check it serves: building one costs
-# SQLAlchemy more than running it does (about 5% of a PUT of an item).
+# SQLAlchemy more than running it does (about 9% of a PUT of an item).
 @functools.cache
 def _row_and_role_statement(check: Check, with_role: bool):
     source = SOURCES[check.rule.store]
