@@ -26,6 +26,7 @@ from api.process.logs import configure_logging
 from api.runtime.config import Settings
 from models import Base, User
 from openapi import BASE_PATH
+from tests.in_thread_client import InThreadClient
 from tests.live_server import LiveServer, live_server
 
 API = BASE_PATH
@@ -228,7 +229,16 @@ def app_without_database(app_with, tmp_path):
 
 @pytest.fixture
 def client(app):
-    with app.test_client() as client:  # runs the app's lifespan, as a server does
+    """The app's client, in the test's thread (tests/in_thread_client.py)."""
+    with InThreadClient(app) as client:  # runs the app's lifespan, as a server does
+        yield client
+
+
+@pytest.fixture
+def threaded_client(app):
+    """Starlette's test client: the app runs in a thread of its own, for
+    tests that ask from several threads or wait for its background work."""
+    with app.test_client() as client:
         yield client
 
 

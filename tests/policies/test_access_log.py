@@ -55,9 +55,10 @@ def test_many_lines_go_out_in_few_writes(client, auth, access_stream):
     assert stream.writes < 20
 
 
-def test_a_line_goes_out_within_the_bound_with_no_more_requests(client, auth, access_stream):
+def test_a_line_goes_out_within_the_bound_with_no_more_requests(
+        threaded_client, auth, access_stream):
     _, stream = access_stream
-    response = client.get("/api/v1/stores", headers=auth)
+    response = threaded_client.get("/api/v1/stores", headers=auth)
     request_id = response.headers["x-request-id"]
     deadline = time.monotonic() + ACCESS_FLUSH_SECONDS + 5
     while request_id not in stream.getvalue() and time.monotonic() < deadline:

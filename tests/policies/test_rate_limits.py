@@ -230,18 +230,18 @@ def test_a_revoked_token_replayed_is_limited_before_it_is_looked_up(scaled_clien
 
 
 def test_a_revoked_token_replayed_at_once_is_looked_up_no_more_than_its_quota(
-        client, db, services):
+        threaded_client, db, services):
     """Reserved before the lookup, given back if it was no failure: 200 uses
     of one logged-out refresh token at once cannot all pass a check made
     before any of them failed (120 lookups against a quota of 60 did)."""
     quota = QUOTAS["auth-failures"]["quota"]
     pair = signed_in(services, make_user(db, "leaver"))
-    logout = client.post(f"{API}/auth/logout", json={"refresh_token": pair["refresh_token"]},
+    logout = threaded_client.post(f"{API}/auth/logout", json={"refresh_token": pair["refresh_token"]},
                          headers=bearer(pair["access_token"]))
     assert logout.status_code == 204
     with counting_statements(services.database) as statements, \
             ThreadPoolExecutor(max_workers=50) as pool:
-        answers = list(pool.map(lambda _: client.post(
+        answers = list(pool.map(lambda _: threaded_client.post(
             f"{API}/auth/refresh", headers=bearer(pair["refresh_token"])).status_code,
             range(200)))
     # The token check's lookup of the token's user and chain, one per request it saw.

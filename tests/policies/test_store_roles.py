@@ -14,16 +14,16 @@ import pytest
 from sqlalchemy import select
 
 from api.contract.spec_policy import READ_METHODS, STORE_SCOPED_PATHS
-from models import Item, Store, StoreMember, Tag, item_tags
+from models import Item, Store, StoreMember, Tag, User, item_tags
 from openapi import load_spec
 from tests.conftest import (
     API,
+    PASSWORD,
     assert_problem,
     assert_unauthorized,
     bearer,
     counting_statements,
-    create,
-    make_user,
+    password_hash,
     signed_in,
 )
 
@@ -70,22 +70,26 @@ def test_the_table_covers_every_operation_that_changes_a_store():
 
 
 @pytest.fixture
-def world(client, db, user, auth, admin):
+def world(db, user, admin):
     """A store owned by alice (the `user`), with eddie as its editor, carol
     as another editor, an item carrying the tag "linked", a tag "spare";
-    bob and mallory belong to no store."""
+    bob and mallory belong to no store. Written in one transaction, as the
+    operations that make them would leave it: the tests are about who may
+    change it, a hundred times over."""
     people = {"alice": user, "root": admin,
-              **{name: make_user(db, name) for name in ("eddie", "carol", "bob", "mallory")}}
-    store = create(client, auth, "/stores", {"name": "Shared Shop"})
-    for name in ("eddie", "carol"):
-        create(client, auth, f"/stores/{store['id']}/members", {"username": name, "role": "editor"})
-    item = create(client, auth, "/items", {"name": "Lamp", "price": 5, "store_id": store["id"]})
-    linked = create(client, auth, f"/stores/{store['id']}/tags", {"name": "linked"})
-    spare = create(client, auth, f"/stores/{store['id']}/tags", {"name": "spare"})
-    assert client.put(f"{API}/items/{item['id']}/tags/{linked['id']}", headers=auth).status_code == 204
-    carol = client.get(f"{API}/stores/{store['id']}/members", headers=auth).json()["data"][-1]
-    assert carol["username"] == "carol"
-    return {"store": store, "item": item, "linked": linked, "spare": spare, "carol": carol,
+              **{name: User(username=name, password_hash=password_hash(PASSWORD))
+                 for name in ("eddie", "carol", "bob", "mallory")}}
+    store = Store(name="Shared Shop")
+    db.add_all([*people.values(), store])
+    db.flush()
+    linked, spare = (Tag(name=name, store_id=store.id) for name in ("linked", "spare"))
+    item = Item(name="Lamp", price=5, store_id=store.id, tags=[linked])
+    members = [StoreMember(store=store, user=people[name], role=role)
+               for name, role in (("alice", "owner"), ("eddie", "editor"), ("carol", "editor"))]
+    db.add_all([linked, spare, item, *members])
+    db.commit()
+    return {"store": {"id": store.id}, "item": {"id": item.id}, "linked": {"id": linked.id},
+            "spare": {"id": spare.id}, "carol": {"user_id": people["carol"].id},
             "people": people}
 
 
