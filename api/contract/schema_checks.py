@@ -14,10 +14,13 @@ draws values for every request schema of the spec and fails on one.
 
 jsonschema-rs checks the schema as JSON Schema Draft 4 says, where OpenAPI 3.0
 adds `nullable`: `json_schema_of` writes that as Draft 4 (`null` among the
-types and in the enum), as Connexion's validators read it.
+types and in the enum), as Connexion's validators read it. The spec's one
+keyword of its own, `x-stored-as`, is checked by both (`api.contract.stored_text`).
 """
 
 import jsonschema_rs
+
+from api.contract.stored_text import KEYWORD, StoredAs
 
 # Draft 4's keywords whose value is a schema, a list of them, or a map of them.
 _ONE = ("additionalProperties", "additionalItems", "not")
@@ -58,7 +61,8 @@ class SchemaCheck:
     """`validate(value)`: None, or the ValidationError `exact` raises."""
 
     def __init__(self, schema: dict, exact) -> None:
-        self.fast = jsonschema_rs.Draft4Validator(json_schema_of(schema), validate_formats=True)
+        self.fast = jsonschema_rs.Draft4Validator(json_schema_of(schema), validate_formats=True,
+                                                  keywords={KEYWORD: StoredAs})
         self.exact = exact
 
     def validate(self, value) -> None:

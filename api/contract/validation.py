@@ -13,6 +13,9 @@
 - Numbers in the query and the path are written as the spec's types say: ASCII
   digits, no `_`, no spaces, no leading zero, no `nan`; Python's int() and
   float() accept all of those.
+- A name is checked as it will be stored, where the spec says `x-stored-as:
+  NFC` (`api.contract.stored_text`): its length in NFC, and a visible
+  character beyond what an ECMA-262 pattern can name.
 - A problem names the field and the rule, never the value: jsonschema's messages
   quote what was sent (a password, a 10 MB name), and problems are logged.
 
@@ -47,6 +50,7 @@ from connexion.validators import (
 from jsonschema import Draft4Validator, ValidationError
 from jsonschema.validators import extend
 
+from api.contract import stored_text
 from api.contract.json_body import non_negative_zero, parse_json
 from api.contract.schema_checks import SchemaCheck
 from api.runtime.request_context import query_pairs
@@ -115,7 +119,10 @@ def _ecma_regex(pattern: str) -> re.Pattern:
 
 
 _STRICT = {"multipleOf": decimal_multiple_of, "pattern": ecma_pattern}
-RequestSchemaValidator = extend(Draft4RequestValidator, _STRICT)
+# What the caller sends is checked as it will be stored; what the service
+# answers was stored before, under the rules of its day.
+RequestSchemaValidator = extend(Draft4RequestValidator,
+                                {**_STRICT, stored_text.KEYWORD: stored_text.stored_as})
 ResponseSchemaValidator = extend(Draft4ResponseValidator, _STRICT)
 ParameterSchemaValidator = extend(Draft4Validator, _STRICT)
 
@@ -151,6 +158,8 @@ def broken_rule(error: ValidationError) -> str:
         known = error.schema.get("properties", {})
         unknown = [key for key in error.instance if key not in known]
         return "additionalProperties false: unknown " + ", ".join(shown(k) for k in unknown[:5])
+    if error.validator == stored_text.KEYWORD:
+        return error.message  # the rule, worded from the schema alone
     value = error.validator_value
     if error.validator == "pattern" and "x-pattern-rule" in error.schema:
         value = f"({error.schema['x-pattern-rule']})"  # a pattern too long to read

@@ -368,3 +368,50 @@ def test_an_invisible_name_is_refused_with_the_rule_not_the_pattern(client, toke
     problem = assert_problem(response, 400)
     assert problem["detail"] == ("'name' does not satisfy pattern (no control or bidirectional "
                                  "characters, not blank or invisible)")
+
+
+# U+FB2C is one character and three in NFC; "a" + U+0308 is two and one.
+GROWS_IN_NFC = "\ufb2c" * 80
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/stores", {}),
+    ("/items", {"price": 1, "store_id": "{store}"}),
+    ("/stores/{store}/tags", {}),
+], ids=["store", "item", "tag"])
+def test_a_name_is_measured_as_it_is_stored(client, auth, store, path, body):
+    """Checked on the text as sent, 80 x U+FB2C was 240 characters stored:
+    a 500 on PostgreSQL. The NFC form is what is measured as well."""
+    url = API + path.replace("{store}", str(store["id"]))
+    body = {key: store["id"] if value == "{store}" else value for key, value in body.items()}
+    assert unicodedata.normalize("NFC", GROWS_IN_NFC) != GROWS_IN_NFC
+    problem = assert_problem(client.post(url, json={**body, "name": GROWS_IN_NFC}, headers=auth), 400)
+    assert problem["detail"] == ("'name' does not satisfy maxLength 80 in NFC, "
+                                 "the form it is stored in")
+    shrinks = "a\u0308" * 40  # 80 as sent, 40 as stored
+    created = client.post(url, json={**body, "name": shrinks}, headers=auth)
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == "\u00e4" * 40
+
+
+def test_a_name_is_refused_as_it_will_be_stored_when_it_is_replaced(client, auth, store):
+    response = client.put(f"{API}/stores/{store['id']}", json={"name": GROWS_IN_NFC}, headers=auth)
+    assert_problem(response, 400, "maxLength 80 in NFC")
+
+
+@pytest.mark.parametrize("name", [
+    "\U000e0041\U000e0042",  # tag characters
+    " \U000e0020\U000e007f ",
+    "\U0001bca0\U0001d173",
+    "\u200b\U000e0001",
+])
+def test_a_name_invisible_beyond_the_basic_plane_is_refused(client, auth, name):
+    problem = assert_problem(client.post(f"{API}/stores", json={"name": name}, headers=auth), 400)
+    assert problem["detail"] == ("'name' does not satisfy at least one character neither "
+                                 "whitespace nor invisible")
+
+
+def test_tag_characters_after_a_visible_one_are_fine(client, auth):
+    flag = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"  # Scotland
+    response = client.post(f"{API}/stores", json={"name": f"{flag} Shop"}, headers=auth)
+    assert response.status_code == 201, response.text
