@@ -212,6 +212,8 @@ def openapi_diff(args, _settings=None) -> int:
         breaking_changes,
         changes,
         latest_release,
+        major,
+        unmatched_acceptances,
         unreleased_breaks,
     )
     from openapi import SPEC_PATH
@@ -225,9 +227,18 @@ def openapi_diff(args, _settings=None) -> int:
     counts = Counter(change["type"] for change in found)
     print(f"{base.name} -> {SPEC_PATH.name}: " + (
         ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no change"))
-    for change in breaking_changes(found):
-        print(f"breaking: {change['path']}: {change['description']}")
     unannounced = unreleased_breaks(base, found=found)
+    accepted = major(SPEC_PATH) == major(base)  # where a break is not unannounced
+    for change in breaking_changes(found):
+        kind = "breaking, accepted" if accepted and change not in unannounced else "breaking"
+        print(f"{kind}: {change['path']}: {change['description']}")
+    # Acceptances are written against the newest release, the default base.
+    stale = [] if args.base else unmatched_acceptances(found, base)
+    for entry in stale:
+        print(f"error: openapi/accepted-breaks.yaml accepts a break no change makes: "
+              f"{entry['description']}", file=sys.stderr)
+    if stale:
+        return 1
     if unannounced:
         print(f"error: {len(unannounced)} breaking changes need a new major version in "
               "info.version (and a CHANGELOG.md entry)", file=sys.stderr)

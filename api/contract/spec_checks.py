@@ -1,6 +1,7 @@
 """What `stores-api openapi check` asks of the spec beyond OpenAPI itself:
 public operationIds, each resolving to a handler, no handler left unused,
-and the policies of api/contract/spec_policy.py well declared."""
+the policies of api/contract/spec_policy.py well declared, and a bound on
+every string and array (api/contract/spec_bounds.py)."""
 
 import importlib
 import inspect
@@ -8,6 +9,7 @@ import re
 
 from api.contract.resolver import handler_name
 from api.contract.scaffold import handler_function, is_stub
+from api.contract.spec_bounds import unbounded
 from api.contract.spec_policy import policy_problems
 from api.contract.spec_walk import operations_of
 
@@ -17,7 +19,8 @@ PUBLIC_OPERATION_ID = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 def spec_problems(spec: dict) -> list[str]:
     """Every problem found, as a line for the command to print."""
     return (badly_named_operations(spec) + unresolved_operations(spec)
-            + stubbed_operations(spec) + unused_handlers(spec) + policy_problems(spec))
+            + stubbed_operations(spec) + unused_handlers(spec) + policy_problems(spec)
+            + unbounded(spec))
 
 
 def operations(spec: dict) -> list[dict]:

@@ -117,6 +117,23 @@ def test_login_accepts_the_oauth2_password_form_of_swagger_ui(client, user):
     assert response.json()["token_type"] == "Bearer"
 
 
+@pytest.mark.parametrize(("field", "bound"), [("scope", 1024), ("client_id", 256),
+                                              ("client_secret", 256)])
+def test_the_forms_ignored_fields_have_their_bound(client, user, field, bound):
+    form = {"grant_type": "password", "username": "alice", "password": PASSWORD}
+    response = client.post(f"{API}/auth/login", data={**form, field: "x" * bound})
+    assert response.status_code == 200, response.text
+    response = client.post(f"{API}/auth/login", data={**form, field: "x" * (bound + 1)})
+    assert assert_problem(response, 400)["detail"] == \
+        f"'{field}' does not satisfy maxLength {bound}"
+
+
+def test_a_refresh_token_at_logout_longer_than_any_token_is_400(client, auth):
+    response = client.post(f"{API}/auth/logout", json={"refresh_token": "x" * 2049}, headers=auth)
+    assert assert_problem(response, 400)["detail"] == \
+        "'refresh_token' does not satisfy maxLength 2048"
+
+
 def test_login_with_missing_fields_is_400(client):
     assert_problem(client.post(f"{API}/auth/login", json={"username": "alice"}), 400)
 

@@ -205,3 +205,10 @@ def test_serve_refuses_a_shared_database_without_a_secret_key(tmp_path):
     assert result.returncode == 2
     assert "JWT_SECRET_KEY is unset" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_openapi_check_fails_on_a_string_without_its_bound(tmp_path, monkeypatch, capsys):
+    spec_without(tmp_path, monkeypatch, lambda spec: spec["components"]["schemas"]["Token"]
+                 .pop("maxLength"))
+    assert api.cli.main(["openapi", "check"]) == 1
+    assert "#/components/schemas/Token: a string without maxLength" in capsys.readouterr().err

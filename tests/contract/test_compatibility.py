@@ -9,7 +9,14 @@ import pytest
 import yaml
 
 import api.cli
-from api.contract.compatibility import RELEASED, changes, latest_release, unreleased_breaks
+from api.contract import compatibility
+from api.contract.compatibility import (
+    RELEASED,
+    changes,
+    latest_release,
+    unmatched_acceptances,
+    unreleased_breaks,
+)
 from tests.contract.node import require_node
 
 BASE = {
@@ -110,6 +117,31 @@ def test_a_breaking_change_is_refused_without_a_new_major_version(change, tmp_pa
 def test_an_addition_breaks_nobody(change, tmp_path):
     before, after = pair(tmp_path, change)
     assert [c["type"] for c in changes(before, after) if c["type"] == "breaking"] == []
+
+
+def accepting(tmp_path, monkeypatch, version: str, description: str) -> None:
+    accepted = tmp_path / "accepted-breaks.yaml"
+    accepted.write_text(yaml.safe_dump([{"version": version, "description": description,
+                                         "why": "a test"}]))
+    monkeypatch.setattr(compatibility, "ACCEPTED", accepted)
+
+
+def test_a_break_accepted_for_this_version_passes_and_no_other(tmp_path, monkeypatch):
+    before, after = pair(tmp_path, lambda spec: (bound_a_request_property(spec),
+                                                 spec["info"].update(version="1.1.0")))
+    [found] = unreleased_breaks(before, after)
+    accepting(tmp_path, monkeypatch, "1.1.0", found["description"])
+    assert unreleased_breaks(before, after) == []
+    accepting(tmp_path, monkeypatch, "1.2.0", found["description"])  # another version's
+    assert unreleased_breaks(before, after) == [found]
+
+
+def test_an_acceptance_no_change_needs_fails_the_gate(tmp_path, monkeypatch):
+    before, after = pair(tmp_path, lambda spec: spec["info"].update(version="1.1.0"))
+    accepting(tmp_path, monkeypatch, "1.1.0", "[Added] maxLength validator to `name`")
+    assert [entry["description"] for entry in unmatched_acceptances(changes(before, after),
+                                                                    before, after)] == [
+        "[Added] maxLength validator to `name`"]
 
 
 def test_a_new_major_version_announces_the_break(tmp_path):

@@ -85,3 +85,17 @@ def test_if_match_compares_strongly_so_a_weak_tag_is_412(client, auth, store, me
     response = client.request(method, path, json=body, headers={**auth, "If-Match": weak})
     assert_problem(response, 412)
     assert client.get(path, headers=auth).json()["name"] == store["name"]  # nothing written
+
+
+@pytest.mark.parametrize(("method", "header"), [("GET", "If-None-Match"), ("PUT", "If-Match"),
+                                                ("DELETE", "If-Match")])
+def test_a_condition_longer_than_its_bound_is_400_naming_it(client, auth, store, method, header):
+    """20,000 characters of If-Match or If-None-Match were read and compared."""
+    path = f"{API}/stores/{store['id']}"
+    body = {"name": "Renamed"} if method == "PUT" else None
+    etag = client.get(path, headers=auth).headers["etag"]
+    listed = ", ".join(['"x"'] * 300 + [etag])  # the current one, last of 1,500 characters
+    response = client.request(method, path, json=body, headers={**auth, header: listed})
+    problem = assert_problem(response, 400)
+    assert problem["detail"] == f"header parameter '{header}' does not satisfy maxLength 1024"
+    assert client.get(path, headers=auth).json()["name"] == store["name"]
