@@ -30,7 +30,7 @@ from api.policies.authentication_failures import AuthenticationFailureLimit
 from api.policies.cors import CrossOriginMiddleware, cors_options
 from api.policies.deprecation import DeprecationMiddleware
 from api.policies.idempotency import IdempotencyMiddleware, record_creations
-from api.policies.rate_limits import RateLimitMiddleware
+from api.policies.rate_limits import RateLimitHeaders, RateLimitMiddleware
 from api.policies.request_guard import RequestGuard
 from api.policies.response_headers import ResponseHeaders
 from api.policies.store_roles import store_role_required
@@ -153,6 +153,8 @@ def _add_policy_layers(app: StoresApp, settings: Settings,
                        policies=policies)
     app.add_middleware(RateLimitMiddleware, MiddlewarePosition.BEFORE_VALIDATION,
                        policies=policies)
+    # Outside the exception layer, so that problems carry them too.
+    app.add_middleware(RateLimitHeaders, MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(IdempotencyMiddleware, MiddlewarePosition.BEFORE_CONTEXT,
                        policies={op: p for op, p in policies.items() if p.idempotent_creates})
     app.add_middleware(RequestGuard, MiddlewarePosition.BEFORE_SWAGGER,

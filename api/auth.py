@@ -54,7 +54,7 @@ async def login(body):
     # address) before the password is checked; as a failure, given back if
     # it was right: concurrent guesses cannot all pass the check.
     budget = CredentialBudget(request_scope, username, device)
-    headers = await budget.reserve()
+    await budget.reserve()
     try:
         # The same work whether or not the username exists.
         ok, new_hash = await request_scope["state"]["password_checks"].verify(
@@ -69,7 +69,7 @@ async def login(body):
     if new_hash:  # an older scheme or cost: store the current one from now on
         await threads.run(_replace_hash, found.database, user.id, new_hash)
     pair = found.tokens.issue_pair(user, fresh=True)
-    return {**pair, "device_token": found.device_tokens.issue(user, device)}, 200, headers
+    return {**pair, "device_token": found.device_tokens.issue(user, device)}, 200
 
 
 def _user_named(database, username: str) -> User | None:

@@ -130,6 +130,9 @@ def operation_policies(spec: dict, key=lambda operation: operation["operationId"
     return policies
 
 
+RATE_LIMIT_HEADERS = {"RateLimit", "RateLimit-Policy"}
+
+
 def policy_problems(spec: dict, operations: Operations | None = None) -> list[str]:
     declared = spec.get("x-rate-limits", {})
     policies = declared.get("policies", {})
@@ -153,6 +156,8 @@ def policy_problems(spec: dict, operations: Operations | None = None) -> list[st
             problems.append(f"{operation_id}: x-rate-limit names no policy {unknown}")
         if names and "429" not in operation.get("responses", {}):
             problems.append(f"{operation_id} is rate limited but does not document 429")
+        if names:
+            problems += _undeclared_rate_limit_headers(spec, operation)
         if bool(operation.get("deprecated")) != ("x-deprecation" in operation):
             problems.append(f"{operation_id}: deprecated and x-deprecation go together")
         elif "x-deprecation" in operation:
@@ -162,6 +167,20 @@ def policy_problems(spec: dict, operations: Operations | None = None) -> list[st
                 problems.append(f"{operation_id}: x-deprecation needs since and sunset "
                                 "(YYYY-MM-DD) and a successor path")
     return problems
+
+
+def _undeclared_rate_limit_headers(spec: dict, operation: dict) -> list[str]:
+    """A limited operation's every answer carries the rate-limit headers
+    (api/policies/rate_limits.py): each response says so, for the clients
+    generated from it."""
+    missing = []
+    for status, response in operation.get("responses", {}).items():
+        if "$ref" in response:
+            response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+        if not RATE_LIMIT_HEADERS <= set(response.get("headers", {})):
+            missing.append(status)
+    return [f"{operation['operationId']} is rate limited but its answers {', '.join(missing)} "
+            f"do not declare {' and '.join(sorted(RATE_LIMIT_HEADERS))}"] if missing else []
 
 
 def store_role_problems(path: str, method: str, operation: dict) -> list[str]:

@@ -23,7 +23,7 @@ from connexion.exceptions import ProblemException
 
 from api.contract.spec_policy import OperationPolicy, routed_operation
 from api.identity.tokens import InvalidToken
-from api.policies.rate_limits import RateLimiter, address_key
+from api.policies.rate_limits import RateLimiter, address_key, remember
 from api.runtime.request_context import services_of
 
 BEARER = b"bearer "
@@ -52,6 +52,8 @@ class AuthenticationFailureLimit:
             await self.app(scope, receive, send)
         except ProblemException as exc:
             failed = exc.status_code == 401
+            if failed:  # the answer says what is left of the budget it spent
+                remember(scope, [verdict])
             raise
         finally:
             if not failed:

@@ -40,6 +40,10 @@ NAMED_IN_THE_BODY = ("username", "device", "known-devices")
 # A login from a known device spends these instead of the username's own.
 KNOWN_DEVICES_ONLY = ("device", "known-devices")
 REDIS_TIMEOUT_SECONDS = 0.5
+# The verdicts of the quotas a request spent, kept in its state where they
+# are counted (the middleware, a login's handler, the authentication-failure
+# limit) for RateLimitHeaders to answer with, whatever answers.
+VERDICTS = "rate_limit_verdicts"
 
 
 @dataclass(frozen=True)
@@ -188,10 +192,38 @@ def most_pressing(verdicts: list[Verdict]) -> Verdict:
     return min(verdicts, key=lambda v: v.remaining)
 
 
+def remember(scope, verdicts: list[Verdict]) -> None:
+    scope["state"].setdefault(VERDICTS, []).extend(verdicts)
+
+
+class RateLimitHeaders:
+    """Outside the exception layer: every answer of a request that spent a
+    quota carries the tightest one in `RateLimit-Policy` and `RateLimit`,
+    its problems included (a 404 or a 400 raised in a handler or a
+    validator never passes back through the layers that counted)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start" and \
+                    (verdicts := scope["state"].get(VERDICTS)):
+                headers = MutableHeaders(scope=message)
+                for name, value in most_pressing(verdicts).headers().items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class RateLimitMiddleware:
     """After the security layer (so a token's user is known): spends the
-    operation's request quotas, answers 429 when one is used up, and puts
-    the tightest quota in `RateLimit-Policy` and `RateLimit`."""
+    operation's request quotas and answers 429 when one is used up; what
+    was spent is answered by RateLimitHeaders."""
 
     def __init__(self, app, policies: dict[str, OperationPolicy]):
         self.app = app
@@ -206,18 +238,12 @@ class RateLimitMiddleware:
         if not quotas:
             return await self.app(scope, receive, send)
         limiter: RateLimiter = scope["state"]["rate_limiter"]
-        verdict = most_pressing([await limiter.hit(q, caller(scope, q)) for q in quotas])
+        verdicts = [await limiter.hit(q, caller(scope, q)) for q in quotas]
+        remember(scope, verdicts)
+        verdict = most_pressing(verdicts)
         if not verdict.allowed:
             raise verdict.problem()
-
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in verdict.headers().items():
-                    headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, send)
 
 
 class CredentialBudget:
@@ -235,6 +261,7 @@ class CredentialBudget:
     device token, cannot spend what the real user's devices log in with."""
 
     def __init__(self, scope, username: str, device: str | None = None):
+        self.scope = scope
         self.limiter: RateLimiter = scope["state"]["rate_limiter"]
         policy = self.limiter.policies[routed_operation(scope)]
         self.quotas = [quota for quota in policy.quotas
@@ -242,20 +269,27 @@ class CredentialBudget:
                        and _spent_by(quota, device)]
         self.keys = [caller(scope, quota, username, device) for quota in self.quotas]
 
-    async def reserve(self) -> dict[str, str]:
-        """The headers that describe the tightest quota; 429 when one is used up."""
+    async def reserve(self) -> None:
+        """Counts the attempt; 429 when a quota is used up."""
         if not self.quotas:
-            return {}
+            return
         verdicts = [await self.limiter.hit(quota, key)
                     for quota, key in zip(self.quotas, self.keys, strict=True)]
+        remember(self.scope, verdicts)
         verdict = most_pressing(verdicts)
         if not verdict.allowed:
-            await self.release()  # a refused attempt is no failure of the password
+            await self._give_back()  # a refused attempt is no failure of the password
             raise verdict.problem()
-        return verdict.headers()
 
     async def release(self) -> None:
-        """Give back what was reserved as a failure (requests stay counted)."""
+        """Give back what was reserved as a failure (requests stay counted);
+        the answer no longer reports those quotas as spent."""
+        await self._give_back()
+        state = self.scope["state"]
+        state[VERDICTS] = [v for v in state.get(VERDICTS, [])
+                           if v.quota.counts != "failures" or v.quota not in self.quotas]
+
+    async def _give_back(self) -> None:
         for quota, key in zip(self.quotas, self.keys, strict=True):
             if quota.counts == "failures":
                 await self.limiter.refund(quota, key)

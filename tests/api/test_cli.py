@@ -212,3 +212,12 @@ def test_openapi_check_fails_on_a_string_without_its_bound(tmp_path, monkeypatch
                  .pop("maxLength"))
     assert api.cli.main(["openapi", "check"]) == 1
     assert "#/components/schemas/Token: a string without maxLength" in capsys.readouterr().err
+
+
+def test_openapi_check_fails_on_a_limited_answer_that_declares_no_rate_limit_headers(
+        tmp_path, monkeypatch, capsys):
+    spec_without(tmp_path, monkeypatch, lambda spec: spec["paths"]["/stores"]["get"]
+                 ["responses"]["200"]["headers"].pop("RateLimit"))
+    assert api.cli.main(["openapi", "check"]) == 1
+    assert "listStores is rate limited but its answers 200 do not declare RateLimit and " \
+           "RateLimit-Policy" in capsys.readouterr().err

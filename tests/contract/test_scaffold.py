@@ -13,9 +13,12 @@ from api.contract import scaffold, spec_checks
 from openapi import load_spec
 from tests.conftest import API, assert_problem
 
+# What every answer of a limited operation carries.
+RATE_LIMITED = {"RateLimit": {"$ref": "#/components/headers/RateLimit"},
+                "RateLimit-Policy": {"$ref": "#/components/headers/RateLimitPolicy"}}
 # What a stub answers, until it is filled in.
-NOT_IMPLEMENTED = {"description": "Not built yet.", "content": {"application/problem+json": {
-    "schema": {"$ref": "#/components/schemas/Problem"}}}}
+NOT_IMPLEMENTED = {"description": "Not built yet.", "headers": RATE_LIMITED, "content": {
+    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 HISTORY = {
     "parameters": [{"$ref": "#/components/parameters/ItemId"}],
     "get": {
@@ -23,10 +26,12 @@ HISTORY = {
         "x-openapi-router-controller": "scaffolded.history",
         "tags": ["items"],
         "summary": "An item's past versions",
-        "parameters": [{"name": "since", "in": "query", "schema": {"type": "string"}}],
+        "parameters": [{"name": "since", "in": "query",
+                        "schema": {"type": "string", "maxLength": 40}}],
         "responses": {
-            "200": {"description": "Its versions.",
-                    "content": {"application/json": {"schema": {"type": "array"}}}},
+            "200": {"description": "Its versions.", "headers": RATE_LIMITED,
+                    "content": {"application/json": {"schema": {"type": "array",
+                                                                "maxItems": 100}}}},
             "401": {"$ref": "#/components/responses/Unauthorized"},
             "429": {"$ref": "#/components/responses/TooManyRequests"},
             "501": NOT_IMPLEMENTED,

@@ -14,6 +14,7 @@ from tests.conftest import (
     API,
     PASSWORD,
     assert_problem,
+    assert_unauthorized,
     bearer,
     counting_statements,
     login,
@@ -63,6 +64,50 @@ def test_answers_carry_the_policy_and_what_is_left(client, auth):
     assert created.headers["ratelimit-policy"] == f'"write";q={QUOTAS["write"]["quota"]};w=60'
     assert remaining(created) == QUOTAS["write"]["quota"] - 1
     assert "ratelimit" not in client.get(f"{API}/health").headers
+
+
+def test_problems_of_a_limited_operation_carry_the_budget_they_spent(client, auth, store):
+    """Raised by a validator or a handler, a problem never passed back
+    through the layer that counted: 0 of 46 carried the headers."""
+    read, write = QUOTAS["read"]["quota"], QUOTAS["write"]["quota"]
+    store_path = f"{API}/stores/{store['id']}"
+    etag = client.get(store_path, headers=auth).headers["etag"]
+    answers = [
+        (client.get(f"{API}/stores/999999", headers=auth), 404, "read"),
+        (client.get(f"{API}/stores?limit=0", headers=auth), 400, "read"),
+        (client.get(store_path, headers={**auth, "If-None-Match": etag}), 304, "read"),
+        (client.post(f"{API}/stores", json={"name": store["name"]}, headers=auth), 409, "write"),
+        (client.post(f"{API}/stores", json={"name": ""}, headers=auth), 400, "write"),
+        (client.put(store_path, json={"name": "X"}, headers={**auth, "If-Match": '"old"'}),
+         412, "write"),
+    ]
+    for response, status, policy in answers:
+        assert response.status_code == status, response.text
+        quota = {"read": read, "write": write}[policy]
+        assert response.headers["ratelimit-policy"] == f'"{policy}";q={quota};w=60', status
+        assert remaining(response) < quota
+
+
+def test_a_refused_token_is_told_what_is_left_of_its_refusals(client):
+    quota = QUOTAS["auth-failures"]["quota"]
+    first = client.get(f"{API}/stores", headers=bearer("not-a-token"))
+    second = client.get(f"{API}/stores", headers=bearer("not-a-token"))
+    assert_unauthorized(second)
+    assert second.headers["ratelimit-policy"] == f'"auth-failures";q={quota};w=60'
+    assert remaining(second) == remaining(first) - 1 == quota - 2
+
+
+def test_a_login_answers_with_its_tightest_budget(client, db):
+    """The username's 20 a minute, not the address's 60 that the layer
+    before the handler counted (it wrote over the handler's headers)."""
+    make_user(db, "counted")
+    ok = client.post(f"{API}/auth/login", json={"username": "counted", "password": PASSWORD})
+    quota = QUOTAS["login-requests-username"]["quota"]
+    assert ok.headers["ratelimit-policy"] == f'"login-requests-username";q={quota};w=60'
+    assert remaining(ok) == quota - 1
+    wrong = client.post(f"{API}/auth/login", json={"username": "counted", "password": "x" * 8})
+    assert_unauthorized(wrong)
+    assert wrong.headers["ratelimit-policy"].startswith('"login-')
 
 
 def test_over_the_budget_is_429_with_retry_after(scaled_client, db, settings):
