@@ -14,6 +14,7 @@ from starlette.responses import Response
 from api.contract import json_out
 from api.contract.allowed_methods import allowed_methods_in
 from api.contract.call_chain import ApiOnce
+from api.contract.declared_statuses import DeclaredStatuses
 from api.contract.path_parameters import path_parameters_in_operations
 from api.contract.problems import register_error_handlers
 from api.contract.reference_docs import ReferenceDocs
@@ -84,6 +85,10 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
     if settings.metrics_enabled:
         publish_build_info(document["info"]["version"])
     _add_policy_layers(app, settings, policies)
+    if settings.validate_responses:  # and every status answered is declared
+        app.add_middleware(DeclaredStatuses, MiddlewarePosition.BEFORE_EXCEPTION, declared={
+            handler_name(op.get("x-openapi-router-controller", ""), op["operationId"]):
+                frozenset(op["responses"]) for _path, _method, op in operations})
     register_error_handlers(app, allowed_methods_in(operations))
     # Two of Connexion's layers with less work per request
     # (api/contract/request_validation.py, api/contract/swagger_ui.py).

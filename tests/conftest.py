@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import hypothesis
 import orjson
@@ -25,7 +26,7 @@ from api.process import migrate
 from api.process.logs import configure_logging
 from api.runtime.config import Settings
 from models import Base, User
-from openapi import BASE_PATH
+from openapi import BASE_PATH, SPEC_PATH
 from tests.in_thread_client import InThreadClient
 from tests.live_server import LiveServer, live_server
 
@@ -61,6 +62,7 @@ DATABASE_FREE = (
     "tests/contract/test_generated_", "tests/contract/test_lint.py",
     "tests/contract/test_compatibility.py", "tests/contract/test_schema_checks.py",
     "tests/contract/test_stored_text.py", "tests/contract/test_spec_bounds.py",
+    "tests/contract/test_declared_statuses.py",
     "tests/contract/test_scaffold.py", "tests/contract/test_json_out.py",
     "tests/contract/test_path_parameters.py", "tests/contract/test_resolver.py",
     "tests/runtime/test_config.py", "tests/process/test_heap.py",
@@ -170,11 +172,12 @@ def app(settings):
 @pytest.fixture
 def app_with(settings):
     """A factory of apps whose settings differ from the session's by what it
-    is given; each one's database connections are closed after the test."""
+    is given (and whose spec, given `spec_path`); each one's database
+    connections are closed after the test."""
     built = []
 
-    def make(**changes) -> StoresApp:
-        built.append(create_app(settings.but(**changes)))
+    def make(spec_path: Path = SPEC_PATH, **changes) -> StoresApp:
+        built.append(create_app(settings.but(**changes), spec_path=spec_path))
         return built[-1]
 
     yield make

@@ -1,12 +1,14 @@
 """What `stores-api openapi check` asks of the spec beyond OpenAPI itself:
 public operationIds, each resolving to a handler, no handler left unused,
-the policies of api/contract/spec_policy.py well declared, and a bound on
-every string and array (api/contract/spec_bounds.py)."""
+the policies of api/contract/spec_policy.py well declared, a bound on
+every string and array (api/contract/spec_bounds.py), and every status the
+service may answer declared (api/contract/declared_statuses.py)."""
 
 import importlib
 import inspect
 import re
 
+from api.contract.declared_statuses import undeclared_statuses
 from api.contract.resolver import handler_name
 from api.contract.scaffold import handler_function, is_stub
 from api.contract.spec_bounds import unbounded
@@ -20,7 +22,7 @@ def spec_problems(spec: dict) -> list[str]:
     """Every problem found, as a line for the command to print."""
     return (badly_named_operations(spec) + unresolved_operations(spec)
             + stubbed_operations(spec) + unused_handlers(spec) + policy_problems(spec)
-            + unbounded(spec))
+            + unbounded(spec) + undeclared_statuses(operations_of(spec)))
 
 
 def operations(spec: dict) -> list[dict]:

@@ -16,6 +16,11 @@ from tests.conftest import API, assert_problem
 # What every answer of a limited operation carries.
 RATE_LIMITED = {"RateLimit": {"$ref": "#/components/headers/RateLimit"},
                 "RateLimit-Policy": {"$ref": "#/components/headers/RateLimitPolicy"}}
+# What any operation may answer (api/contract/declared_statuses.py).
+ANY_REQUEST = {status: {"$ref": f"#/components/responses/{name}"} for status, name in (
+    ("400", "BadRequest"), ("401", "Unauthorized"), ("408", "RequestTimeout"),
+    ("413", "PayloadTooLarge"), ("414", "UriTooLong"), ("415", "UnsupportedMediaType"),
+    ("431", "HeadersTooLarge"), ("500", "InternalServerError"), ("503", "ServiceUnavailable"))}
 # What a stub answers, until it is filled in.
 NOT_IMPLEMENTED = {"description": "Not built yet.", "headers": RATE_LIMITED, "content": {
     "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
@@ -32,7 +37,7 @@ HISTORY = {
             "200": {"description": "Its versions.", "headers": RATE_LIMITED,
                     "content": {"application/json": {"schema": {"type": "array",
                                                                 "maxItems": 100}}}},
-            "401": {"$ref": "#/components/responses/Unauthorized"},
+            **ANY_REQUEST,
             "429": {"$ref": "#/components/responses/TooManyRequests"},
             "501": NOT_IMPLEMENTED,
         },
@@ -46,7 +51,8 @@ HISTORY = {
         "x-store-role": {"store": "item", "role": "editor"},
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "properties": {"version": {"type": "integer"}}}}}},
-        "responses": {"403": {"$ref": "#/components/responses/NotStoreEditor"},
+        "responses": {**ANY_REQUEST,
+                      "403": {"$ref": "#/components/responses/NotStoreEditor"},
                       "429": {"$ref": "#/components/responses/TooManyRequests"},
                       "501": NOT_IMPLEMENTED},
     },
