@@ -36,8 +36,22 @@ def test_the_creator_owns_the_store(client, auth, user, store):
     assert members_of(client, auth, store) == [("alice", "owner")]
 
 
-def test_every_signed_in_user_reads_the_members(client, bob_auth, store):
-    assert members_of(client, bob_auth, store) == [("alice", "owner")]
+def test_only_members_and_admins_read_who_the_members_are(client, auth, bob, bob_auth,
+                                                          admin_auth, store):
+    """Anyone signed in read every store's members' usernames and ids, where
+    GET /users is for admins only."""
+    members = f"{API}/stores/{store['id']}/members"
+    owner = f"{members}/{store['owner_id']}"
+    for path in (members, owner):
+        problem = assert_problem(client.get(path, headers=bob_auth), 403)
+        assert "alice" not in problem["detail"]
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers=admin_auth).status_code == 200
+    assert add(client, auth, store, "bob", "editor").status_code == 201
+    assert members_of(client, bob_auth, store) == [("alice", "owner"), ("bob", "editor")]
+    assert client.get(owner, headers=bob_auth).json()["username"] == "alice"
+    # What others see: the store and its owner's id, no username.
+    assert "username" not in client.get(f"{API}/stores/{store['id']}", headers=admin_auth).text
 
 
 def test_adding_a_member_answers_201_with_its_location(client, auth, bob, store):
