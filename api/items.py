@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from sqlalchemy import delete, select
 
 from api.contract.problems import conflict, not_found, unprocessable
@@ -43,7 +45,7 @@ def create_item(body):
     store_id = body["store_id"]
     item = Item(
         name=body["name"],
-        price=body["price"],
+        price=Decimal(body["price"]),
         description=body.get("description"),
         store_id=store_id,
         tags=[],
@@ -60,7 +62,7 @@ def get_item(item_id):
 def replace_item(item_id, body, item):
     check_if_match(item, item_json, "item")
     item.name = body["name"]
-    item.price = body["price"]
+    item.price = Decimal(body["price"])
     item.description = body.get("description")
     commit_or_409(ITEM_NAME_TAKEN)
     return with_etag(item_json(item))

@@ -53,7 +53,7 @@ def scenarios(sample: dict) -> dict:
         "items_by_store_100": ("GET", "/api/v1/items", f"store_id={store}&limit=100", None),
         "items_by_tag": ("GET", "/api/v1/items", f"tag_id={tag}", None),
         "put_item": ("PUT", f"/api/v1/items/{item}", "",
-                     b'{"name": "Bench item", "price": 12.5, "description": "put"}'),
+                     b'{"name": "Bench item", "price": "12.50", "description": "put"}'),
         "link_item_tag": ("PUT", f"/api/v1/items/{item}/tags/{sample['item_tag_id']}", "",
                           None),
     }

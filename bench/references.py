@@ -60,7 +60,7 @@ def items_page(session, args: dict):
 def create_item(session, body: dict):
     if session.get(Store, body["store_id"]) is None:
         return None, 422
-    item = Item(name=body["name"], price=Decimal(repr(body["price"])),
+    item = Item(name=body["name"], price=Decimal(body["price"]),
                 description=body.get("description"), store_id=body["store_id"], tags=[])
     session.add(item)
     try:
@@ -74,7 +74,7 @@ def replace_item(session, item_id: int, body: dict):
     item = session.get(Item, item_id, options=[LOCKED_WITH_TAGS], with_for_update={"of": Item})
     if item is None:
         return None, 404
-    item.name, item.price = body["name"], Decimal(repr(body["price"]))
+    item.name, item.price = body["name"], Decimal(body["price"])
     item.description = body.get("description")
     session.commit()
     return item_json(item), 200

@@ -93,9 +93,9 @@ def scenarios(sample: dict, token: str) -> dict:
         # The largest page the spec allows: where the cost per item dominates.
         **{f"{name}_100": {"path": f"{path}&limit=100"} for name, path in pages.items()},
         "post_item": {"path": "/api/v1/items", "method": "POST",
-                      "unique": f'{{"name": "bench %s", "price": 9.99, "store_id": {store}}}'},
+                      "unique": f'{{"name": "bench %s", "price": "9.99", "store_id": {store}}}'},
         "put_item": {"path": f"/api/v1/items/{item}", "method": "PUT",
-                     "body": '{"name": "Bench item", "price": 12.5, "description": "put"}'},
+                     "body": '{"name": "Bench item", "price": "12.50", "description": "put"}'},
         "link_item_tag": {"path": f"/api/v1/items/{item}/tags/{sample['item_tag_id']}",
                           "method": "PUT"},
         "login": {"path": "/api/v1/auth/login", "method": "POST", "auth": False,

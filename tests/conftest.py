@@ -380,7 +380,7 @@ def other_store(client, auth) -> dict:
 
 @pytest.fixture
 def item(client, auth, store) -> dict:
-    return create(client, auth, "/items", {"name": "Lamp", "price": 19.99, "store_id": store["id"]})
+    return create(client, auth, "/items", {"name": "Lamp", "price": "19.99", "store_id": store["id"]})
 
 
 @pytest.fixture

@@ -34,9 +34,8 @@ def item_json(item) -> dict:
     return {
         "id": item.id,
         "name": item.name,
-        # Numeric(12, 2) to the shortest float that reads back as the same
-        # decimal: 0.10 goes out as 0.1, exactly as the client sent it.
-        "price": float(item.price),
+        # A decimal in a string, always with two places (the spec's Price).
+        "price": f"{item.price:.2f}",
         "description": item.description,
         "store_id": item.store_id,
         "tags": [{"id": tag.id, "name": tag.name} for tag in item.tags],

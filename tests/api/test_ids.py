@@ -11,7 +11,7 @@ def test_deleting_the_newest_row_and_creating_again_gives_a_new_id(
     make = {
         "stores": lambda n: create(client, auth, "/stores", {"name": f"shop {n}"}),
         "items": lambda n: create(client, auth, "/items",
-                                  {"name": f"lamp {n}", "price": 1, "store_id": store["id"]}),
+                                  {"name": f"lamp {n}", "price": "1", "store_id": store["id"]}),
         "tags": lambda n: create(client, auth, f"/stores/{store['id']}/tags", {"name": f"tag {n}"}),
     }[collection]
     newest = make(1)

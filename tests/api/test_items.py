@@ -1,6 +1,5 @@
 """/items and /items/{item_id}, prices and filters."""
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -9,7 +8,7 @@ from tests.conftest import API, assert_problem, assert_unauthorized, create
 
 
 def new_item(client, auth, store, **fields):
-    body = {"name": "Lamp", "price": 19.99, "store_id": store["id"], **fields}
+    body = {"name": "Lamp", "price": "19.99", "store_id": store["id"], **fields}
     return client.post(f"{API}/items", json=body, headers=auth)
 
 
@@ -21,7 +20,7 @@ def test_create_item_answers_201_with_location(client, auth, store):
     assert body == {
         "id": body["id"],
         "name": "Lamp",
-        "price": 19.99,
+        "price": "19.99",
         "description": "Warm light",
         "store_id": store["id"],
         "tags": [],
@@ -37,19 +36,32 @@ def test_the_description_is_optional_and_nullable(client, auth, store):
     assert_problem(new_item(client, auth, store, name="Desk", description="x" * 1001), 400)
 
 
-@pytest.mark.parametrize("price", [0.1, 12.34, 0, 0.29, 1000000000, 999999999.99])
-def test_prices_come_back_exactly(client, auth, store, price):
+@pytest.mark.parametrize(("price", "answered"), [
+    ("0.1", "0.10"), ("12.34", "12.34"), ("0", "0.00"), ("0.29", "0.29"), ("5.", None),
+    ("1000000000", "1000000000.00"), ("1000000000.0", "1000000000.00"),
+    ("999999999.99", "999999999.99"), ("0.00", "0.00"),
+])
+def test_prices_come_back_exactly_with_two_places(client, auth, store, price, answered):
     created = new_item(client, auth, store, price=price)
+    if answered is None:
+        assert_problem(created, 400)
+        return
     assert created.status_code == 201, created.text
+    assert created.json()["price"] == answered
     fetched = client.get(f"{API}/items/{created.json()['id']}", headers=auth)
-    # Read as written on the wire, in decimal: exactly the number sent.
-    on_the_wire = json.loads(fetched.text, parse_float=Decimal)["price"]
-    assert Decimal(on_the_wire) == Decimal(repr(price))
+    assert fetched.json()["price"] == answered
+    assert Decimal(answered) == Decimal(price)
 
 
-@pytest.mark.parametrize("price", [12.345, 0.001, -0.01, 1000000000.01, "12.34", None])
-def test_bad_prices_are_400_never_rounded(client, auth, store, price):
-    assert_problem(new_item(client, auth, store, price=price), 400)
+@pytest.mark.parametrize("price", [
+    "12.345", "0.001", "-0.01", "1000000000.01", "1000000001", "01.5", "1e3", " 1", "1,5",
+    "\uff11", "NaN", "", 12.34, 0, None,
+])
+def test_bad_prices_are_400_naming_the_rule_never_rounded(client, auth, store, price):
+    problem = assert_problem(new_item(client, auth, store, price=price), 400)
+    assert problem["detail"] in (
+        "'price' does not satisfy pattern (a decimal from 0 to 1000000000 with at most two "
+        "places)", "'price' does not satisfy type string")
 
 
 def test_the_handler_gets_the_body_validation_parsed_with_its_price_a_decimal(
@@ -65,7 +77,7 @@ def test_the_handler_gets_the_body_validation_parsed_with_its_price_a_decimal(
         raise AssertionError("the body was parsed a second time")
 
     monkeypatch.setattr(starlette.requests.Request, "json", parsed_again)
-    body = f'{{"name": "Exact", "price": 0.30, "store_id": {store["id"]}}}'
+    body = f'{{"name": "Exact", "price": "0.30", "store_id": {store["id"]}}}'
     response = client.post(f"{API}/items", content=body,
                            headers={**auth, "Content-Type": "application/json"})
     assert response.status_code == 201, response.text
@@ -97,7 +109,7 @@ def test_a_number_query_parameter_reaches_the_handler_as_written(client, auth, m
 
 def test_an_item_in_a_missing_store_is_422(client, auth):
     response = client.post(
-        f"{API}/items", json={"name": "Lamp", "price": 1, "store_id": 4242}, headers=auth
+        f"{API}/items", json={"name": "Lamp", "price": "1", "store_id": 4242}, headers=auth
     )
     assert_problem(response, 422, "store 4242")
 
@@ -112,7 +124,7 @@ def test_the_same_item_name_in_two_stores_is_fine(client, auth, item, other_stor
 
 def test_item_bodies_are_strict(client, auth, store):
     assert_problem(new_item(client, auth, store, colour="red"), 400)
-    response = client.post(f"{API}/items", json={"name": "Lamp", "price": 1}, headers=auth)
+    response = client.post(f"{API}/items", json={"name": "Lamp", "price": "1"}, headers=auth)
     assert_problem(response, 400, "store_id")
     assert_problem(new_item(client, auth, store, store_id=0), 400)
     assert_problem(new_item(client, auth, store, store_id=2147483648), 400)
@@ -129,21 +141,21 @@ def test_get_item_with_its_tags(client, auth, item, tag):
 
 def test_update_item_replaces_name_price_and_description(client, auth, item):
     path = f"{API}/items/{item['id']}"
-    response = client.put(path, json={"name": "Big lamp", "price": 17.5}, headers=auth)
+    response = client.put(path, json={"name": "Big lamp", "price": "17.5"}, headers=auth)
     assert response.status_code == 200
     body = response.json()
-    assert (body["name"], body["price"], body["description"]) == ("Big lamp", 17.5, None)
+    assert (body["name"], body["price"], body["description"]) == ("Big lamp", "17.50", None)
     assert body["store_id"] == item["store_id"]
 
 
 def test_update_item_errors(client, auth, store, item):
     new_item(client, auth, store, name="Chair")
     path = f"{API}/items/{item['id']}"
-    assert_problem(client.put(path, json={"name": "Chair", "price": 1}, headers=auth), 409)
+    assert_problem(client.put(path, json={"name": "Chair", "price": "1"}, headers=auth), 409)
     assert_problem(client.put(path, json={"name": "Chair"}, headers=auth), 400)
-    body = {"name": "X", "price": 1, "store_id": 2}
+    body = {"name": "X", "price": "1", "store_id": 2}
     assert_problem(client.put(path, json=body, headers=auth), 400)
-    assert_problem(client.put(f"{API}/items/999", json={"name": "X", "price": 1}, headers=auth), 404)
+    assert_problem(client.put(f"{API}/items/999", json={"name": "X", "price": "1"}, headers=auth), 404)
 
 
 def test_deleting_an_item_needs_an_editor_of_its_store_or_an_admin(client, auth, stranger_auth, admin_auth, item):
@@ -163,9 +175,9 @@ def names(response):
 
 
 def test_list_items_filters(client, auth, store, other_store, tag):
-    cheap = create(client, auth, "/items", {"name": "Pencil", "price": 0.5, "store_id": store["id"]})
-    create(client, auth, "/items", {"name": "Lamp", "price": 20, "store_id": store["id"]})
-    create(client, auth, "/items", {"name": "Desk lamp", "price": 90, "store_id": other_store["id"]})
+    cheap = create(client, auth, "/items", {"name": "Pencil", "price": "0.5", "store_id": store["id"]})
+    create(client, auth, "/items", {"name": "Lamp", "price": "20", "store_id": store["id"]})
+    create(client, auth, "/items", {"name": "Desk lamp", "price": "90", "store_id": other_store["id"]})
     client.put(f"{API}/items/{cheap['id']}/tags/{tag['id']}", headers=auth)
 
     def items(query):

@@ -184,7 +184,7 @@ def test_deleting_a_stores_last_owner_is_409(client, auth, admin_auth, user, sto
 def test_a_replayed_create_is_refused_once_the_role_is_gone(client, auth, bob, bob_auth, store):
     add(client, auth, store, "bob", "editor")
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    body = {"name": "Kept", "price": 1, "store_id": store["id"]}
+    body = {"name": "Kept", "price": "1", "store_id": store["id"]}
     first = client.post(f"{API}/items", json=body, headers={**bob_auth, **key})
     assert first.status_code == 201
     again = client.post(f"{API}/items", json=body, headers={**bob_auth, **key})
@@ -203,7 +203,7 @@ def test_a_replayed_create_is_refused_once_the_role_is_gone(client, auth, bob, b
 
 def test_a_replay_for_a_store_since_deleted_gets_the_first_answer(client, auth, admin_auth, store):
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    body = {"name": "Gone soon", "price": 1, "store_id": store["id"]}
+    body = {"name": "Gone soon", "price": "1", "store_id": store["id"]}
     first = client.post(f"{API}/items", json=body, headers={**auth, **key})
     assert client.delete(f"{API}/stores/{store['id']}", headers=admin_auth).status_code == 204
     again = client.post(f"{API}/items", json=body, headers={**auth, **key})

@@ -40,7 +40,7 @@ def statements_by_pool(services):
     "/stores/{store}/tags", "/users/me", "/health",
 ])
 def test_a_get_reads_in_autocommit_on_the_pool_of_reads(client, auth, services, store, path):
-    item = create(client, auth, "/items", {"name": "Read", "price": 1, "store_id": store["id"]})
+    item = create(client, auth, "/items", {"name": "Read", "price": "1", "store_id": store["id"]})
     with statements_by_pool(services) as seen:
         response = client.get(f"{API}{path.format(store=store['id'], item=item['id'])}",
                               headers=auth)

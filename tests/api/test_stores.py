@@ -99,7 +99,7 @@ def test_deleting_an_unknown_store_is_404(client, admin_auth):
 
 
 def test_list_store_items_and_tags(client, auth, store, other_store, item, tag):
-    create(client, auth, "/items", {"name": "Elsewhere", "price": 1, "store_id": other_store["id"]})
+    create(client, auth, "/items", {"name": "Elsewhere", "price": "1", "store_id": other_store["id"]})
     items = client.get(f"{API}/stores/{store['id']}/items", headers=auth)
     assert items.status_code == 200
     assert [i["name"] for i in items.json()["data"]] == ["Lamp"]
@@ -131,5 +131,5 @@ def test_text_with_a_nul_character_is_400(client, auth, store):
     # PostgreSQL cannot store NUL: the spec refuses it on every backend.
     assert_problem(client.post(f"{API}/stores", json={"name": "a\x00b"}, headers=auth), 400)
     assert_problem(client.get(f"{API}/stores?name=a%00", headers=auth), 400)
-    body = {"name": "x", "price": 1, "store_id": store["id"], "description": "nul\x00"}
+    body = {"name": "x", "price": "1", "store_id": store["id"], "description": "nul\x00"}
     assert_problem(client.post(f"{API}/items", json=body, headers=auth), 400)

@@ -74,7 +74,7 @@ def test_unlinking(client, auth, item, tag):
 
 
 def test_list_tag_items(client, auth, store, item, tag):
-    other = create(client, auth, "/items", {"name": "Bulb", "price": 2, "store_id": store["id"]})
+    other = create(client, auth, "/items", {"name": "Bulb", "price": "2", "store_id": store["id"]})
     link(client, auth, other, tag)
     link(client, auth, item, tag)
     response = client.get(f"{API}/tags/{tag['id']}/items", headers=auth)

@@ -45,11 +45,12 @@ def main(server: str) -> None:
     store = create_store.sync(client=client, body=StoreInput(name="Generated"))
     items = [
         create_item.sync(
-            client=client, body=ItemCreate(name=f"Thing {n}", price=n + 0.25, store_id=store.id)
+            client=client, body=ItemCreate(name=f"Thing {n}", price=f"{n}.25", store_id=store.id)
         )
         for n in range(5)
     ]
-    assert [item.price for item in items] == [0.25, 1.25, 2.25, 3.25, 4.25]
+    # Prices are decimals in strings: exact, and written back with two places.
+    assert [item.price for item in items] == ["0.25", "1.25", "2.25", "3.25", "4.25"]
     tag = create_store_tag.sync(client=client, store_id=store.id, body=TagInput(name="new"))
     linked = link_item_tag.sync_detailed(client=client, item_id=items[0].id, tag_id=tag.id)
     assert linked.status_code == 204

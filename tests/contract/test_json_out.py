@@ -4,7 +4,7 @@ import json
 
 from api.contract.json_out import dumps, dumps_bytes
 
-ITEM = {"id": 7, "name": "Käse ☕", "price": 0.1, "description": None, "tags": [],
+ITEM = {"id": 7, "name": "Käse ☕", "price": "0.10", "description": None, "tags": [],
         "created_at": "2026-11-26T10:00:00Z"}
 
 

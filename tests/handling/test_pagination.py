@@ -13,7 +13,7 @@ from tests.conftest import API, assert_problem
 def many_items(db, store):
     db.execute(
         insert(Item),
-        [{"name": f"item {n:03}", "price": n, "store_id": store["id"]} for n in range(250)],
+        [{"name": f"item {n:03}", "price": str(n), "store_id": store["id"]} for n in range(250)],
     )
     db.commit()
 

@@ -48,7 +48,7 @@ def test_deprecated_operations_name_their_sunset_and_successor(client, auth, sto
 
 def test_a_deprecated_page_keeps_its_next_link(client, auth, store):
     for n in range(3):
-        create(client, auth, "/items", {"name": f"I{n}", "price": 1, "store_id": store["id"]})
+        create(client, auth, "/items", {"name": f"I{n}", "price": "1", "store_id": store["id"]})
     response = client.get(f"{API}/stores/{store['id']}/items?limit=2", headers=auth)
     links = response.headers.get_list("link")
     assert any('rel="next"' in link for link in links)

@@ -19,7 +19,7 @@ def post(client, auth, path, body, key=KEY):
 
 @pytest.mark.parametrize("path, body, model", [
     ("/stores", {"name": "Second Shop"}, Store),
-    ("/items", {"name": "Lamp", "price": 9.5, "store_id": "STORE"}, Item),
+    ("/items", {"name": "Lamp", "price": "9.5", "store_id": "STORE"}, Item),
     ("/stores/STORE/tags", {"name": "sale"}, Tag),
 ])
 def test_a_retry_gets_the_first_answer_and_creates_nothing(client, auth, db, store, path, body,
@@ -91,7 +91,7 @@ def test_an_expired_key_starts_afresh(client, auth, db):
 
 
 def test_a_refused_create_releases_its_key(client, auth, db, store):
-    missing = post(client, auth, "/items", {"name": "Lamp", "price": 1, "store_id": 999999})
+    missing = post(client, auth, "/items", {"name": "Lamp", "price": "1", "store_id": 999999})
     assert_problem(missing, 422, "store")
     assert count(db, IdempotencyKey) == 0  # nothing was created: the retry runs afresh
     duplicate = post(client, auth, "/stores", {"name": store["name"]})
@@ -147,7 +147,7 @@ def dead_process() -> str:
 
 @pytest.mark.parametrize("path, body, model", [
     ("/stores", {"name": "Made Once"}, Store),
-    ("/items", {"name": "Lamp", "price": 9.5, "store_id": "STORE"}, Item),
+    ("/items", {"name": "Lamp", "price": "9.5", "store_id": "STORE"}, Item),
     ("/stores/STORE/tags", {"name": "made-once"}, Tag),
 ])
 def test_a_create_whose_process_died_before_its_answer_is_answered_not_made_again(

@@ -181,14 +181,14 @@ def test_a_change_reads_each_row_once_the_role_check_hands_it_over(
 
 
 def test_what_does_not_exist_is_404_or_422_for_anyone(client, stranger_auth):
-    assert_problem(client.put(f"{API}/items/999", json={"name": "x", "price": 1}, headers=stranger_auth),
+    assert_problem(client.put(f"{API}/items/999", json={"name": "x", "price": "1"}, headers=stranger_auth),
                    404, "item 999 does not exist")
     assert_problem(client.delete(f"{API}/tags/999", headers=stranger_auth), 404, "tag 999 does not exist")
     assert_problem(client.put(f"{API}/stores/999", json={"name": "x"}, headers=stranger_auth),
                    404, "store 999 does not exist")
     assert_problem(client.delete(f"{API}/stores/999/members/1", headers=stranger_auth),
                    404, "store 999 does not exist")
-    assert_problem(client.post(f"{API}/items", json={"name": "x", "price": 1, "store_id": 999},
+    assert_problem(client.post(f"{API}/items", json={"name": "x", "price": "1", "store_id": 999},
                                headers=stranger_auth), 422, "store 999 does not exist")
 
 

@@ -63,7 +63,7 @@ def chain_reaches(span, ancestor, spans) -> bool:
 
 def test_a_request_is_one_server_span_named_by_its_route(auth, item, exported):
     client, exporter = exported
-    response = client.put(f"{API}/items/{item['id']}", json={"name": "Big lamp", "price": 17.5},
+    response = client.put(f"{API}/items/{item['id']}", json={"name": "Big lamp", "price": "17.5"},
                           headers=auth)
     assert response.status_code == 200, response.text
     [server] = server_spans(exporter.get_finished_spans())
@@ -75,7 +75,7 @@ def test_a_request_is_one_server_span_named_by_its_route(auth, item, exported):
 
 def test_database_statements_are_descendants_of_the_request_span(auth, item, exported):
     client, exporter = exported
-    client.put(f"{API}/items/{item['id']}", json={"name": "Big lamp", "price": 17.5}, headers=auth)
+    client.put(f"{API}/items/{item['id']}", json={"name": "Big lamp", "price": "17.5"}, headers=auth)
     spans = exporter.get_finished_spans()
     [server] = server_spans(spans)
     statements = [span for span in spans if span.name.split()[0] in ("SELECT", "UPDATE")]
@@ -91,7 +91,7 @@ def test_database_statements_are_descendants_of_the_request_span(auth, item, exp
 def test_a_callers_traceparent_is_honoured_and_logged(auth, item, exported, access_lines):
     client, exporter = exported
     traceparent = f"00-{CALLER_TRACE_ID}-{CALLER_SPAN_ID}-01"
-    response = client.put(f"{API}/items/{item['id']}", json={"name": "Big lamp", "price": 17.5},
+    response = client.put(f"{API}/items/{item['id']}", json={"name": "Big lamp", "price": "17.5"},
                           headers={**auth, "traceparent": traceparent})
     assert response.status_code == 200, response.text
     [server] = server_spans(exporter.get_finished_spans())
@@ -165,7 +165,7 @@ def test_spans_reach_an_otlp_http_collector(app_with, auth, item, collector, mon
     started = time.monotonic()
     with app.test_client() as client:
         response = client.put(f"{API}/items/{item['id']}",
-                              json={"name": "Big lamp", "price": 17.5}, headers=auth)
+                              json={"name": "Big lamp", "price": "17.5"}, headers=auth)
         assert response.status_code == 200, response.text
     # The lifespan's end shut the provider down, which flushed the batch.
     spans, deadline = [], started + WAIT_SECONDS

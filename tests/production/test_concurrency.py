@@ -28,7 +28,7 @@ def test_concurrent_link_and_unlink_of_one_pair_stay_consistent(server):
     token = register_and_login(server.api, "tagger")["access_token"]
     store = call("POST", f"{server.api}/stores", {"name": "Tagged"}, token=token).json()
     item = call("POST", f"{server.api}/items",
-                {"name": "Thing", "price": 1, "store_id": store["id"]}, token=token).json()
+                {"name": "Thing", "price": "1", "store_id": store["id"]}, token=token).json()
     tag = call("POST", f"{server.api}/stores/{store['id']}/tags", {"name": "t"}, token=token).json()
     link = f"{server.api}/items/{item['id']}/tags/{tag['id']}"
 
@@ -48,7 +48,7 @@ def test_30_links_of_distinct_tags_to_one_item_at_once_stop_at_its_20(server):
     token = register_and_login(server.api, "many-tags")["access_token"]
     store = call("POST", f"{server.api}/stores", {"name": "Tag heavy"}, token=token).json()
     item = call("POST", f"{server.api}/items",
-                {"name": "Thing", "price": 1, "store_id": store["id"]}, token=token).json()
+                {"name": "Thing", "price": "1", "store_id": store["id"]}, token=token).json()
     tags = [call("POST", f"{server.api}/stores/{store['id']}/tags", {"name": f"t{n}"},
                  token=token).json()["id"] for n in range(30)]
 

@@ -126,7 +126,7 @@ class Client(threading.Thread):
     def create_item(self, round_number: int) -> None:
         key, name = str(uuid.uuid4()), f"client {self.number} round {round_number}"
         self.creating = True
-        outcome = self.send("POST", "/items", {"name": name, "price": 1,
+        outcome = self.send("POST", "/items", {"name": name, "price": "1",
                                                "store_id": self.workload.store_id},
                             **{"Idempotency-Key": key})
         self.creating = False
@@ -136,9 +136,9 @@ class Client(threading.Thread):
         read = self.send("GET", f"/items/{self.workload.shared_item}")
         if read.reply is None or read.reply.status != 200:
             return
-        price = Decimal(str(read.reply.json()["price"])) + 1
+        price = Decimal(read.reply.json()["price"]) + 1
         write = self.send("PUT", f"/items/{self.workload.shared_item}",
-                          {"name": "Shared", "price": float(price)},
+                          {"name": "Shared", "price": str(price)},
                           **{"If-Match": read.reply.headers["etag"]})
         if write.reply is not None and write.reply.status == 200:
             self.prices_written.append(price)
@@ -257,7 +257,7 @@ def set_up(api: str) -> tuple[Workload, list[Client]]:
     first = register_and_login(api, "faulty")
     token = first["access_token"]
     store = call("POST", f"{api}/stores", {"name": "Faults"}, token=token).json()
-    shared = call("POST", f"{api}/items", {"name": "Shared", "price": 0, "store_id": store["id"]},
+    shared = call("POST", f"{api}/items", {"name": "Shared", "price": "0", "store_id": store["id"]},
                   token=token).json()
     workload = Workload(api, store["id"], shared["id"])
     clients = []
@@ -265,7 +265,7 @@ def set_up(api: str) -> tuple[Workload, list[Client]]:
         tokens = first if number == 0 else call(
             "POST", f"{api}/auth/login",
             {"username": "faulty", "password": "long-enough-pw"}).json()
-        item = call("POST", f"{api}/items", {"name": f"Own {number}", "price": 1,
+        item = call("POST", f"{api}/items", {"name": f"Own {number}", "price": "1",
                                              "store_id": store["id"]}, token=token).json()
         tag = call("POST", f"{api}/stores/{store['id']}/tags", {"name": f"Tag {number}"},
                    token=token).json()
@@ -295,7 +295,7 @@ def assert_every_key_replays_its_one_answer(workload: Workload, clients: list[Cl
     for client in clients:
         for key, (name, outcome) in client.created.items():
             assert outcome.reply.status == 201, (name, outcome.statuses, outcome.reply.body)
-            again = call("POST", f"{workload.api}/items", {"name": name, "price": 1,
+            again = call("POST", f"{workload.api}/items", {"name": name, "price": "1",
                                                       "store_id": workload.store_id},
                          token=client.access, headers={"Idempotency-Key": key})
             assert again.status == 201, again.body

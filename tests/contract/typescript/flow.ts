@@ -40,10 +40,11 @@ async function main(): Promise<void> {
 
   const itemIds: number[] = [];
   for (const n of [1, 2, 3]) {
-    const newItem: CreateItem = { name: `Thing ${n}`, price: n + 0.5, store_id: storeId };
+    // Prices are decimals in strings: exact, and written back with two places.
+    const newItem: CreateItem = { name: `Thing ${n}`, price: `${n}.5`, store_id: storeId };
     const item = await api.POST("/items", { body: newItem });
     check(item.data, "create item failed");
-    check(item.data.price === n + 0.5, `price came back as ${item.data.price}`);
+    check(item.data.price === `${n}.50`, `price came back as ${item.data.price}`);
     itemIds.push(item.data.id);
   }
   const tag = await api.POST("/stores/{store_id}/tags", {
