@@ -26,9 +26,16 @@ run: $(BIN)/stores-api
 check-spec: $(BIN)/stores-api
 	$(BIN)/stores-api openapi check
 
-lint: $(BIN)/stores-api
+# The code (ruff, the import layers) and the contract (Spectral's OpenAPI
+# rules, pinned in openapi/tools with the other contract tools; needs Node.js).
+lint: $(BIN)/stores-api openapi/tools/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	openapi/tools/node_modules/.bin/spectral lint openapi/swagger.yaml \
+		--ruleset openapi/spectral.yaml --fail-severity warn
+
+openapi/tools/node_modules/.package-lock.json: openapi/tools/package-lock.json
+	cd openapi/tools && npm ci --no-fund --no-audit --silent
 
 # The suite on SQLite, then on PostgreSQL when one is reachable (or installed
 # and startable) all that a database can change; without PostgreSQL it says

@@ -1,8 +1,9 @@
 """The lint gate: the spec as served passes Redocly CLI's recommended rules
-(redocly.yaml) with no error and no warning, and a spec with a known defect
-does not. Redocly CLI is pinned in openapi/tools/package-lock.json and
-run with the machine's Node; without Node the gate is skipped with a message,
-and fails under CI."""
+(redocly.yaml) and Spectral's OpenAPI rules (openapi/spectral.yaml) with no
+error and no warning, OWASP's API Security ruleset finds no string or array
+without its bound, and a spec with a known defect does not pass. The linters
+are pinned in openapi/tools/package-lock.json and run with the machine's
+Node; without Node the gate is skipped with a message, and fails under CI."""
 
 import copy
 import json
@@ -10,19 +11,24 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import API
-from tests.contract.node import require_node
+from tests.contract.node import npm_ci, require_node
 
 LINTER = Path(__file__).resolve().parents[2] / "openapi" / "tools"
 RULESET = Path(__file__).resolve().parents[2] / "redocly.yaml"
+SPECTRAL_RULESET = LINTER.parent / "spectral.yaml"
+OWASP_RULESET = LINTER / "node_modules" / "@stoplight" / "spectral-owasp-ruleset" / "dist" / \
+    "ruleset.mjs"
+# OWASP's rules on bounds (API4:2023): what openapi check asks too.
+BOUND_RULES = ("owasp:api4:2023-string-limit", "owasp:api4:2023-array-limit")
 
 
 @pytest.fixture(scope="module")
 def redocly():
     require_node("the lint gate")
-    subprocess.run(["npm", "ci", "--no-fund", "--no-audit", "--silent"], cwd=LINTER,
-                   check=True, capture_output=True, timeout=600)
+    npm_ci(LINTER)
     return LINTER / "node_modules" / ".bin" / "redocly"
 
 
@@ -54,3 +60,34 @@ def test_the_gate_bites_on_an_operation_without_a_4xx_response(redocly, served, 
     result = lint(redocly, broken, tmp_path)
     assert result["totals"]["warnings"] + result["totals"]["errors"] > 0
     assert "operation-4xx-response" in result["rules"]
+
+
+def spectral(document: dict, folder: Path, *rulesets: str) -> list[str]:
+    """Spectral's findings on `document`, as "rule at path"."""
+    spec, ruleset, report = folder / "openapi.json", folder / "spectral.yaml", folder / "out.json"
+    spec.write_text(json.dumps(document))
+    ruleset.write_text(json.dumps({"extends": list(rulesets)}))
+    subprocess.run([LINTER / "node_modules" / ".bin" / "spectral", "lint", str(spec),
+                    "--ruleset", str(ruleset), "--format", "json", "--output", str(report),
+                    "--fail-severity", "hint"], capture_output=True, text=True, timeout=120)
+    return [f"{p['code']} at {'.'.join(map(str, p['path']))}"
+            for p in json.loads(report.read_text())]
+
+
+def test_spectral_finds_no_error_or_warning(redocly, served, tmp_path):
+    assert spectral(served, tmp_path, "spectral:oas") == []
+    assert yaml.safe_load(SPECTRAL_RULESET.read_text()) == {"extends": ["spectral:oas"]}
+
+
+def test_owasp_finds_every_string_and_array_bounded(redocly, served, tmp_path):
+    found = spectral(served, tmp_path, str(OWASP_RULESET))
+    assert [f for f in found if f.startswith(BOUND_RULES)] == []
+    assert len(found) > 0  # the ruleset ran: its other rules find what they find
+    unbounded = copy.deepcopy(served)
+    del unbounded["components"]["schemas"]["Token"]["maxLength"]
+    del unbounded["components"]["schemas"]["Item"]["properties"]["tags"]["maxItems"]
+    found = spectral(unbounded, tmp_path, str(OWASP_RULESET))
+    assert [f for f in found if f.startswith(BOUND_RULES)] == [
+        "owasp:api4:2023-string-limit at components.schemas.Token",
+        "owasp:api4:2023-array-limit at components.schemas.Item.properties.tags",
+    ]
