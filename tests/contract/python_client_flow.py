@@ -51,6 +51,13 @@ def main(server: str) -> None:
     ]
     # Prices are decimals in strings: exact, and written back with two places.
     assert [item.price for item in items] == ["0.25", "1.25", "2.25", "3.25", "4.25"]
+    # Every price from 0.00 to 100.00, and the largest, goes out and comes
+    # back through the client's models as written: no float on the way.
+    answered = items[0].to_dict()
+    for price in [f"{cents // 100}.{cents % 100:02d}" for cents in range(10_001)] + \
+            ["999999999.99", "1000000000.00"]:
+        assert ItemCreate(name="x", price=price, store_id=1).to_dict()["price"] == price
+        assert type(items[0]).from_dict({**answered, "price": price}).price == price
     tag = create_store_tag.sync(client=client, store_id=store.id, body=TagInput(name="new"))
     linked = link_item_tag.sync_detailed(client=client, item_id=items[0].id, tag_id=tag.id)
     assert linked.status_code == 204

@@ -44,7 +44,8 @@ async function main(): Promise<void> {
     const newItem: CreateItem = { name: `Thing ${n}`, price: `${n}.5`, store_id: storeId };
     const item = await api.POST("/items", { body: newItem });
     check(item.data, "create item failed");
-    check(item.data.price === `${n}.50`, `price came back as ${item.data.price}`);
+    const price: string = item.data.price; // a string to the compiler too
+    check(price === `${n}.50`, `price came back as ${price}`);
     itemIds.push(item.data.id);
   }
   const tag = await api.POST("/stores/{store_id}/tags", {
