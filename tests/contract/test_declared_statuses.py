@@ -51,3 +51,15 @@ def test_an_answer_the_spec_does_not_declare_is_an_error_where_responses_are_che
                                  "in the spec do not declare")
     with InThreadClient(app_with(spec_path=changed, validate_responses=False)) as client:
         assert_problem(client.get(f"{API}/stores/999999", headers=auth), 404)
+
+
+def test_every_operation_answers_a_body_over_the_limit_413_as_it_declares(
+        client, auth, store, item, tag):
+    """A body where none belongs is read and counted too."""
+    ids = {"store_id": store["id"], "item_id": item["id"], "tag_id": tag["id"],
+           "user_id": store["owner_id"]}
+    for path, method, operation in operations_of(SPEC):
+        response = client.request(method.upper(), API + path.format(**ids), headers=auth,
+                                  json={"padding": "x" * 300_000})
+        assert_problem(response, 413)
+        assert "413" in operation["responses"], operation["operationId"]
