@@ -10,14 +10,14 @@ others left.
 
 from sqlalchemy import func, select
 
-from api.contract.problems import api_problem, conflict, unprocessable
+from api.contract.problems import api_problem, conflict
 from api.handling.pagination import paginate
-from api.handling.persistence import commit_or_409
-from api.handling.representations import location, member_json
+from api.handling.representations import member_json
 from api.runtime.request_context import db
-from models import OWNER, StoreMember, User
+from models import OWNER, StoreMember
 
-LAST_OWNER = "store {} would be left without an owner: make another member an owner first"
+LAST_OWNER = ("store {} would be left without an owner: invite another member to own it, "
+              "and wait for their yes")
 
 
 def list_store_members(store_id, limit, cursor=None):
@@ -30,20 +30,12 @@ def get_store_member(store_id, user_id):
     return member_json(_member_or_404(store_id, user_id))
 
 
-def add_store_member(store_id, body):
-    session = db()
-    user = session.scalar(
-        select(User).where(func.lower(User.username) == body["username"].lower()))
-    if user is None:
-        raise unprocessable("no user has this username")
-    member = StoreMember(store_id=store_id, user=user, role=body["role"])
-    session.add(member)
-    commit_or_409(f"this user is already a member of store {store_id}")
-    return member_json(member), 201, location(f"stores/{store_id}/members", user.id)
-
-
 def replace_store_member(store_id, user_id, body):
     member = _member_or_404(store_id, user_id)
+    if member.role != OWNER and body["role"] == OWNER:
+        # An owner's duties are taken on by saying yes (api/invitations.py).
+        raise conflict(f"an editor becomes an owner by accepting an invitation: "
+                       f"POST /stores/{store_id}/invitations")
     if member.role == OWNER and body["role"] != OWNER:
         _keep_an_owner_besides(member)
     member.role = body["role"]

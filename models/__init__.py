@@ -3,7 +3,15 @@
 from models.base import Base
 from models.idempotency import IdempotencyKey
 from models.item import LOCKED_WITH_TAGS, WITH_TAGS, Item, item_tags
-from models.membership import EDITOR, OWNER, ROLES, StoreMember
+from models.membership import (
+    EDITOR,
+    INVITATION_DAYS,
+    MAX_PENDING_INVITATIONS,
+    OWNER,
+    ROLES,
+    StoreInvitation,
+    StoreMember,
+)
 from models.session import Database
 from models.store import Store
 from models.tag import Tag
@@ -17,11 +25,14 @@ __all__ = [
     "Database",
     "EDITOR",
     "IdempotencyKey",
+    "INVITATION_DAYS",
     "Item",
+    "MAX_PENDING_INVITATIONS",
     "OWNER",
     "ROLES",
     "RevokedToken",
     "Store",
+    "StoreInvitation",
     "StoreMember",
     "Tag",
     "User",

@@ -8,7 +8,8 @@ Schemathesis calls any other a failure (ST103). Two checks keep them in step:
   and 431 (the server's bounds on a request's head and body,
   api/serving/), 413 and 414 (api/policies/request_guard.py), 500, 503
   (the database, or the password threads, out of reach); 415 where it takes
-  a body; 401 where it is secured; 429 where it is limited
+  a body; 401 where it is secured, 403 where it needs a token's scope
+  (`fresh`, `admin`); 429 where it is limited
   (api/contract/spec_policy.py).
 - With response validation on (VALIDATE_RESPONSES: every test, and a
   staging server), `DeclaredStatuses` raises once an answer has gone out
@@ -35,8 +36,11 @@ def undeclared_statuses(operations) -> list[str]:
         wanted = list(ANY_REQUEST)
         if "requestBody" in operation:
             wanted.append("415")
-        if operation.get("security", [{}]) != []:
+        security = operation.get("security", [{}])
+        if security != []:
             wanted.append("401")
+        if any(scopes for requirement in security for scopes in requirement.values()):
+            wanted.append("403")  # a token without the scope (fresh, admin)
         missing = [status for status in wanted if status not in responses]
         if missing and "default" not in responses:
             problems.append(f"{operation['operationId']} may answer {', '.join(missing)} "

@@ -63,6 +63,19 @@ def member_json(member) -> dict:
     }
 
 
+def invitation_json(invitation) -> dict:
+    return {
+        "store_id": invitation.store_id,
+        "store_name": invitation.store.name,
+        "user_id": invitation.user_id,
+        "username": invitation.user.username,
+        "role": invitation.role,
+        "invited_by": invitation.invited_by,
+        "created_at": timestamp(invitation.created_at),
+        "expires_at": timestamp(invitation.expires_at),
+    }
+
+
 def location(collection: str, id_: int) -> dict:
     """The `Location` header of a created resource."""
     return {"Location": f"{BASE_PATH}/{collection}/{id_}"}

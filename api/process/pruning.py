@@ -1,5 +1,5 @@
-"""Nothing grows without bound: expired revocations and idempotency keys are
-deleted, by `stores-api prune` and, every PRUNE_INTERVAL_SECONDS, by each
+"""Nothing grows without bound: expired revocations, idempotency keys and
+store invitations are deleted, by `stores-api prune` and, every PRUNE_INTERVAL_SECONDS, by each
 running worker.
 
 Each prune is one DELETE per table of rows past their `expires_at`, so any
@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete
 
-from models import IdempotencyKey, RevokedToken
+from models import IdempotencyKey, RevokedToken, StoreInvitation
 
 logger = logging.getLogger(__name__)
-EXPIRING = {"revoked_tokens": RevokedToken, "idempotency_keys": IdempotencyKey}
+EXPIRING = {"revoked_tokens": RevokedToken, "idempotency_keys": IdempotencyKey,
+            "store_invitations": StoreInvitation}
 
 
 def prune(database, now: datetime | None = None) -> dict[str, int]:

@@ -1,13 +1,15 @@
-"""A store's owners and editors: who they are, adding, changing and removing
-them, handing a store over, and the rule that a store keeps an owner."""
+"""A store's owners and editors: who they are, adding (an invitation
+accepted: tests/api/test_invitations.py has the rest of them), changing
+and removing them, handing a store over, and the rule that a store keeps an
+owner."""
 
 import uuid
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
-from models import StoreMember
-from tests.conftest import API, assert_problem, bearer, create, login, make_user
+from models import StoreMember, User
+from tests.conftest import API, assert_problem, bearer, create, login, make_user, signed_in
 
 
 @pytest.fixture
@@ -26,9 +28,25 @@ def members_of(client, auth, store) -> list[tuple[str, str]]:
     return [(member["username"], member["role"]) for member in response.json()["data"]]
 
 
-def add(client, auth, store, username: str, role: str):
-    return client.post(f"{API}/stores/{store['id']}/members",
+def invite(client, auth, store, username: str, role: str):
+    return client.post(f"{API}/stores/{store['id']}/invitations",
                        json={"username": username, "role": role}, headers=auth)
+
+
+def accept(client, store, username: str):
+    """The invitee's yes, with a fresh token of theirs."""
+    services = client.app.services
+    with services.database.session() as session:
+        invitee = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    return client.post(f"{API}/users/me/invitations/{store['id']}/accept",
+                       headers=bearer(signed_in(services, invitee)["access_token"]))
+
+
+def add(client, auth, store, username: str, role: str):
+    """A member as the contract makes one: invited, then saying yes. The
+    invitation's answer, when it is refused."""
+    invited = invite(client, auth, store, username, role)
+    return accept(client, store, username) if invited.status_code == 201 else invited
 
 
 def test_the_creator_owns_the_store(client, auth, user, store):
@@ -65,9 +83,10 @@ def test_adding_a_member_answers_201_with_its_location(client, auth, bob, store)
     assert client.get(response.headers["location"], headers=auth).json() == member
 
 
-def test_a_user_who_is_already_a_member_is_409(client, auth, bob, store):
+def test_a_user_who_is_already_a_member_is_409(client, auth, bob, user, store):
     assert add(client, auth, store, "bob", "editor").status_code == 201
-    assert_problem(add(client, auth, store, "bob", "owner"), 409, "already a member")
+    assert_problem(add(client, auth, store, "bob", "editor"), 409, "already an editor")
+    assert_problem(add(client, auth, store, "alice", "editor"), 409, "already an owner")
 
 
 def test_an_unknown_username_is_422_and_not_echoed(client, auth, store):
@@ -100,12 +119,18 @@ def test_an_editor_changes_the_store_but_does_not_manage_members(client, auth, b
 
 
 def test_changing_a_role(client, auth, bob, store):
+    """Down by an owner's say; up, to an owner's duties, by the member's own yes."""
     add(client, auth, store, "bob", "editor")
     path = f"{API}/stores/{store['id']}/members/{bob.id}"
-    response = client.put(path, json={"role": "owner"}, headers=auth)
-    assert response.status_code == 200
+    assert_problem(client.put(path, json={"role": "owner"}, headers=auth), 409,
+                   "an editor becomes an owner by accepting an invitation")
+    assert members_of(client, auth, store) == [("alice", "owner"), ("bob", "editor")]
+    response = add(client, auth, store, "bob", "owner")
+    assert response.status_code == 201
     assert response.json()["role"] == "owner"
     assert members_of(client, auth, store) == [("alice", "owner"), ("bob", "owner")]
+    response = client.put(path, json={"role": "editor"}, headers=auth)
+    assert (response.status_code, response.json()["role"]) == (200, "editor")
 
 
 def test_demoting_or_removing_the_last_owner_is_409(client, auth, user, store):

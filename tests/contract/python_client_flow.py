@@ -9,13 +9,13 @@ from stores_client import AuthenticatedClient, Client
 from stores_client.api.auth import login, logout, refresh_tokens, register
 from stores_client.api.items import create_item, link_item_tag, list_items
 from stores_client.api.stores import (
-    add_store_member,
     create_store,
     create_store_tag,
+    invite_store_member,
     list_stores,
     replace_store,
 )
-from stores_client.api.users import get_current_user
+from stores_client.api.users import accept_invitation, get_current_user, list_my_invitations
 from stores_client.models import (
     Credentials,
     ItemCreate,
@@ -93,7 +93,7 @@ def main(server: str) -> None:
 
 def share_the_store(server: str, anonymous: Client, owner: AuthenticatedClient, store) -> None:
     """Another user reads the store, is refused a change, and may change it
-    once the owner makes them an editor."""
+    once the owner has invited them as an editor and they have accepted."""
     helper = Credentials(username="generated-helper", password="generated-password")
     assert register.sync_detailed(client=anonymous, body=helper).status_code == 201
     other = AuthenticatedClient(base_url=server,
@@ -102,9 +102,13 @@ def share_the_store(server: str, anonymous: Client, owner: AuthenticatedClient, 
                                           body=StoreInput(name="Not yours"))
     assert refused.status_code == 403 and isinstance(refused.parsed, Problem)
     assert "owner or editor role" in refused.parsed.detail
-    member = add_store_member.sync(client=owner, store_id=store.id,
-                                   body=MemberInput(username=helper.username,
-                                                    role=StoreRole.EDITOR))
+    # Nobody is made a member without saying yes: invited, then accepting.
+    invitation = invite_store_member.sync(client=owner, store_id=store.id,
+                                          body=MemberInput(username=helper.username,
+                                                           role=StoreRole.EDITOR))
+    assert (invitation.store_id, invitation.username) == (store.id, helper.username)
+    assert [i.store_id for i in list_my_invitations.sync(client=other).data] == [store.id]
+    member = accept_invitation.sync(client=other, store_id=store.id)
     assert member.role == StoreRole.EDITOR
     renamed = replace_store.sync(client=other, store_id=store.id,
                                  body=StoreInput(name="Generated, shared"))

@@ -2,7 +2,7 @@
 a real server: a validator that is not Connexion holds every request and
 every answer to the spec (issue 41).
 
-The traffic reaches all 32 operations, and of each every documented status
+The traffic reaches every operation, and of each every documented status
 a request can bring about: its success, 304, 400, 401, 403, 404, 409, 412,
 413, 414, 415 and 422 where it declares them. Prism flags an answer that
 breaks the spec in its `sl-violations` header: none may carry one about the
@@ -37,6 +37,9 @@ SPEC = load_spec()
 # What a request can bring about; the rest is named in the module's doc.
 REACHABLE = {"200", "201", "204", "304", "400", "401", "403", "404", "409", "412", "413",
              "414", "415", "422"}
+# Declared, but brought about only by a race: an acceptance that loses to a
+# concurrent change of the same membership.
+UNREACHED = {"acceptInvitation": {"409"}}
 ADMIN, PASSWORD = "prism-admin", "prism-password"
 START_SECONDS = 60
 
@@ -138,6 +141,7 @@ def test_prism_flags_nothing_on_traffic_through_every_operation(server, prism):
     missing = {}
     for _path, _method, operation in operations_of(SPEC):
         wanted = set(operation["responses"]) & REACHABLE
+        wanted -= UNREACHED.get(operation["operationId"], set())
         if "requestBody" not in operation:
             wanted.discard("413")
         if not wanted <= traffic.reached[operation["operationId"]]:
@@ -180,9 +184,13 @@ def _accounts(t: Traffic) -> dict:
     t.ask("logout", "POST", "/auth/logout", 204, token=refreshed["access_token"],
           json={"refresh_token": refreshed["refresh_token"]})
     t.ask("logout", "POST", "/auth/logout", 401, token=refreshed["access_token"])
-    return {"alice": alice["access_token"], "bob": bob["access_token"],
-            "admin": admin["access_token"], "admin_refresh": admin["refresh_token"],
-            "alice_id": alice_id,
+    bob_stale = t.ask("refreshTokens", "POST", "/auth/refresh", 200,
+                      token=bob["refresh_token"]).json()["access_token"]
+    return {"alice": alice["access_token"], "bob": bob["access_token"], "bob_stale": bob_stale,
+            "carol": carol["access_token"], "admin": admin["access_token"],
+            "admin_refresh": admin["refresh_token"], "alice_id": alice_id,
+            "carol_id": t.ask("getCurrentUser", "GET", "/users/me", 200,
+                              token=carol["access_token"]).json()["id"],
             "bob_id": t.ask("getCurrentUser", "GET", "/users/me", 200,
                             token=bob["access_token"]).json()["id"]}
 
@@ -277,13 +285,35 @@ def _members(t: Traffic, w: dict) -> None:
     m = f"/stores/{s}/members"
     t.ask("listStoreMembers", "GET", m, 403, token=bob)
     t.ask("listStoreMembers", "GET", "/stores/999999/members", 404, token=alice)
-    t.ask("addStoreMember", "POST", m, 201, token=alice, json={"username": "bob", "role": "editor"})
-    t.ask("addStoreMember", "POST", m, 409, token=alice, json={"username": "bob", "role": "owner"})
-    t.ask("addStoreMember", "POST", m, 422, token=alice,
+    v = f"/stores/{s}/invitations"
+    t.ask("inviteStoreMember", "POST", v, 201, token=alice,
+          json={"username": "bob", "role": "editor"})
+    t.ask("inviteStoreMember", "POST", v, 409, token=alice,
+          json={"username": "bob", "role": "owner"})
+    t.ask("inviteStoreMember", "POST", v, 422, token=alice,
           json={"username": "nobody-here", "role": "editor"})
-    t.ask("addStoreMember", "POST", m, 403, token=bob, json={"username": "carol", "role": "editor"})
-    t.ask("addStoreMember", "POST", "/stores/999999/members", 404, token=alice,
+    t.ask("inviteStoreMember", "POST", v, 403, token=bob,
           json={"username": "carol", "role": "editor"})
+    t.ask("inviteStoreMember", "POST", "/stores/999999/invitations", 404, token=alice,
+          json={"username": "carol", "role": "editor"})
+    t.ask("inviteStoreMember", "POST", v, 201, token=alice,
+          json={"username": "carol", "role": "editor"})
+    t.ask("listStoreInvitations", "GET", f"{v}?limit=1", 200, token=alice)
+    t.ask("listStoreInvitations", "GET", v, 403, token=bob)
+    t.ask("listStoreInvitations", "GET", "/stores/999999/invitations", 404, token=alice)
+    t.ask("withdrawStoreInvitation", "DELETE", f"{v}/{w['bob_id']}", 403, token=bob)
+    t.ask("withdrawStoreInvitation", "DELETE", f"{v}/999999", 404, token=alice)
+    t.ask("withdrawStoreInvitation", "DELETE", f"{v}/{w['carol_id']}", 204, token=alice)
+    t.ask("listMyInvitations", "GET", "/users/me/invitations", 200, token=bob)
+    mine = f"/users/me/invitations/{s}"
+    t.ask("declineInvitation", "DELETE", f"/users/me/invitations/{w['spare']}", 404, token=bob)
+    t.ask("acceptInvitation", "POST", f"{mine}/accept", 403, token=w["bob_stale"])
+    t.ask("acceptInvitation", "POST", f"/users/me/invitations/{w['spare']}/accept", 404,
+          token=bob)
+    t.ask("acceptInvitation", "POST", f"{mine}/accept", 201, token=bob)
+    t.ask("inviteStoreMember", "POST", v, 201, token=alice,
+          json={"username": "carol", "role": "editor"})
+    t.ask("declineInvitation", "DELETE", f"/users/me/invitations/{s}", 204, token=w["carol"])
     t.ask("listStoreMembers", "GET", m, 200, token=bob)
     bob_member, alice_member = f"{m}/{w['bob_id']}", f"{m}/{w['alice_id']}"
     t.ask("getStoreMember", "GET", bob_member, 200, token=bob)

@@ -86,9 +86,12 @@ def test_two_owners_demoting_each_other_at_once_leave_the_store_an_owner(server)
         store = call("POST", f"{server.api}/stores", {"name": f"Shared {round_}"},
                      token=tokens["owner-a"]).json()
         members = f"{server.api}/stores/{store['id']}/members"
-        added = call("POST", members, {"username": "owner-b", "role": "owner"},
-                     token=tokens["owner-a"])
-        assert added.status == 201
+        invited = call("POST", f"{server.api}/stores/{store['id']}/invitations",
+                       {"username": "owner-b", "role": "owner"}, token=tokens["owner-a"])
+        assert invited.status == 201
+        accepted = call("POST", f"{server.api}/users/me/invitations/{store['id']}/accept",
+                        token=tokens["owner-b"])
+        assert accepted.status == 201
 
         def demote(caller, target, members=members):
             return call("PUT", f"{members}/{ids[target]}", {"role": "editor"},
@@ -102,19 +105,25 @@ def test_two_owners_demoting_each_other_at_once_leave_the_store_an_owner(server)
         assert sorted(roles) == ["editor", "owner"]
 
 
-def test_20_parallel_adds_of_one_user_make_one_membership(server):
+def test_20_parallel_invitations_and_acceptances_of_one_user_make_one_membership(server):
     owner = register_and_login(server.api, "crowd-owner")["access_token"]
-    register_and_login(server.api, "joiner")
+    joiner = register_and_login(server.api, "joiner")["access_token"]
     store = call("POST", f"{server.api}/stores", {"name": "Crowded"}, token=owner).json()
     members = f"{server.api}/stores/{store['id']}/members"
 
-    def add(_):
-        return call("POST", members, {"username": "joiner", "role": "editor"}, token=owner).status
+    def invite(_):
+        return call("POST", f"{server.api}/stores/{store['id']}/invitations",
+                    {"username": "joiner", "role": "editor"}, token=owner).status
+
+    def accept(_):
+        return call("POST", f"{server.api}/users/me/invitations/{store['id']}/accept",
+                    token=joiner).status
 
     with ThreadPoolExecutor(max_workers=20) as pool:
-        statuses = list(pool.map(add, range(20)))
-    assert statuses.count(201) == 1
-    assert statuses.count(409) == 19
+        invited = list(pool.map(invite, range(20)))
+        accepted = list(pool.map(accept, range(20)))
+    assert (invited.count(201), invited.count(409)) == (1, 19)
+    assert (accepted.count(201), accepted.count(404)) == (1, 19)
     listed = call("GET", members, token=owner).json()["data"]
     assert [m["username"] for m in listed] == ["crowd-owner", "joiner"]
 

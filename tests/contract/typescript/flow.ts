@@ -81,11 +81,16 @@ async function main(): Promise<void> {
   const refusedRename = await other.PUT("/stores/{store_id}", { ...storePath, body: { name: "Not yours" } });
   check(refusedRename.response.status === 403, `a stranger's rename gave ${refusedRename.response.status}`);
   check(refusedRename.error?.detail?.includes("owner or editor role"), "403 names the role");
-  const member = await api.POST("/stores/{store_id}/members", {
+  // Nobody is made a member without saying yes: invited, then accepting.
+  const invitation = await api.POST("/stores/{store_id}/invitations", {
     ...storePath,
     body: { username: helper.username, role: "editor" },
   });
-  check(member.data?.role === "editor", "add member failed");
+  check(invitation.data?.store_id === storeId, "invitation failed");
+  const pending = await other.GET("/users/me/invitations");
+  check(pending.data?.data.map((i) => i.store_id).join() === String(storeId), "the invitee sees it");
+  const member = await other.POST("/users/me/invitations/{store_id}/accept", storePath);
+  check(member.data?.role === "editor", "accepting failed");
   const renamed = await other.PUT("/stores/{store_id}", { ...storePath, body: { name: "TypeScript, shared" } });
   check(renamed.data?.owner_id === store.data.owner_id, "an editor's rename failed");
   const mine = await other.GET("/stores", { params: { query: { member: "me" } } });
