@@ -20,6 +20,13 @@ REVOKED = "revoked or its user no longer exists"
 
 
 @pytest.fixture
+def client(threaded_client):
+    """The app in a thread of its own, as a server runs it: its listener
+    keeps the view current between requests."""
+    return threaded_client
+
+
+@pytest.fixture
 def view(client, services):
     """The app's view, once its listener has confirmed it."""
     deadline = time.monotonic() + 10

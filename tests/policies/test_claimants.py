@@ -21,6 +21,13 @@ ELSEWHERE = "another-host.invalid 4242 987654"
 FINAL_ANSWER_WITHIN = 10  # seconds: the goal of issue 31
 
 
+@pytest.fixture
+def client(threaded_client):
+    """The app in a thread of its own, as a server runs it: it holds its
+    lock, and takes it again, between requests."""
+    return threaded_client
+
+
 @pytest.mark.parametrize("claimant", [None, ELSEWHERE, f"{ELSEWHERE} 12345", "x", "x y", "? ? ?"])
 def test_a_claimant_nobody_can_tell_about_is_taken_to_be_alive(services, db, claimant):
     if ON_POSTGRES and claimant == f"{ELSEWHERE} 12345":
