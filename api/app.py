@@ -17,6 +17,7 @@ from api.contract.call_chain import ApiOnce
 from api.contract.declared_statuses import DeclaredStatuses
 from api.contract.path_parameters import path_parameters_in_operations
 from api.contract.problems import register_error_handlers
+from api.contract.reference_docs import PAGES as DOCS_PAGES
 from api.contract.reference_docs import ReferenceDocs
 from api.contract.request_validation import RequestValidationMiddlewareOnce
 from api.contract.resolver import SessionJSONResolver, handler_name
@@ -137,7 +138,8 @@ def _add_operator_layers(app: StoresApp, settings: Settings,
     app.add_middleware(AccessLogMiddleware, MiddlewarePosition.BEFORE_EXCEPTION,
                        policies=policies, metrics=settings.metrics_enabled)
     app.add_middleware(ResponseHeaders, MiddlewarePosition.BEFORE_EXCEPTION,
-                       docs_prefixes=(f"{BASE_PATH}/ui", f"{BASE_PATH}/docs"))
+                       docs_prefixes=(f"{BASE_PATH}/ui",
+                                      *(f"{BASE_PATH}/{docs.path}" for docs in DOCS_PAGES)))
     if settings.cors_origins:
         # Outermost but for the error middleware, as Connexion's docs place it:
         # a preflight is answered before routing could call OPTIONS a 405.
@@ -172,10 +174,11 @@ def _add_documents(app: StoresApp, document: dict) -> None:
     spec = SpecDocument(document)
     app.add_url_rule(f"{BASE_PATH}/openapi.json", "spec_json", spec.as_json, methods=["GET"])
     app.add_url_rule(f"{BASE_PATH}/openapi.yaml", "spec_yaml", spec.as_yaml, methods=["GET"])
-    redoc = ReferenceDocs()
-    app.add_url_rule(f"{BASE_PATH}/docs", "redoc", redoc.page, methods=["GET"])
-    app.add_url_rule(f"{BASE_PATH}/docs/redoc.standalone.js", "redoc_js", redoc.script,
-                     methods=["GET"])
+    for docs in DOCS_PAGES:  # ReDoc and RapiDoc, beside Swagger UI
+        served = ReferenceDocs(docs)
+        app.add_url_rule(f"{BASE_PATH}/{docs.path}", docs.folder, served.page, methods=["GET"])
+        app.add_url_rule(f"{BASE_PATH}/{docs.path}/{docs.bundle}", f"{docs.folder}_js",
+                         served.script, methods=["GET"])
 
 
 def redirect_to_docs(_request):

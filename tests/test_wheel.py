@@ -74,7 +74,7 @@ def test_the_installed_wheel_migrates_checks_makes_an_admin_and_serves(installed
                      {"username": "boss", "password": "long-enough-password"})
         assert login.status == 200
         for page in ("ui/", "ui/swagger-ui-bundle.js", "openapi.json", "docs",
-                     "docs/redoc.standalone.js"):
+                     "docs/redoc.standalone.js", "rapidoc", "rapidoc/rapidoc-min.js"):
             assert call("GET", f"{server.api}/{page}").status == 200, page
     finally:
         stop(server)

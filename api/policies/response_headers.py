@@ -4,11 +4,12 @@
 - API answers hold accounts, tokens and data only their caller may see:
   `Cache-Control: no-store`, and `Vary: Authorization` since what comes back
   depends on who asks.
-- The docs (Swagger UI, ReDoc) get `X-Frame-Options: DENY` and a Content-
+- The docs (Swagger UI, ReDoc, RapiDoc) get `X-Frame-Options: DENY` and a Content-
   Security-Policy that allows only this server: Swagger UI's inline script and
   style are allowed by their hashes, taken from the page as it is served, so
   the policy follows the installed Swagger UI without loosening to
-  'unsafe-inline'. A page that brings its own policy (ReDoc's) keeps it.
+  'unsafe-inline'. A page that brings its own policy (ReDoc's, RapiDoc's)
+  keeps it.
 """
 
 import base64

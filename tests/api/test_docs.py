@@ -112,3 +112,27 @@ def test_request_examples_succeed_as_they_stand(fresh_client):
         assert response.status_code < 300, (operation_id, response.text)
         if operation_id == "login":
             headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.mark.parametrize(("page", "bundle", "element"), [
+    ("docs", "redoc.standalone.js", "<redoc spec-url=\"openapi.json\""),
+    ("rapidoc", "rapidoc-min.js", "<rapi-doc spec-url=\"openapi.json\""),
+])
+def test_redoc_and_rapidoc_are_served_from_here_with_their_policy(client, page, bundle, element):
+    response = client.get(f"{API}/{page}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert element in response.text
+    assert "http" not in response.text  # nothing from elsewhere
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    script = client.get(f"{API}/{page}/{bundle}")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert len(script.content) > 500_000
+
+
+def test_the_spec_links_each_docs_page_to_the_other_two(client):
+    description = client.get(f"{API}/openapi.json").json()["info"]["description"]
+    for page in ("/api/v1/ui/", "/api/v1/docs", "/api/v1/rapidoc"):
+        assert f"]({page})" in description
