@@ -64,7 +64,7 @@ DATABASE_FREE = (
     "tests/contract/test_compatibility.py", "tests/contract/test_schema_checks.py",
     "tests/contract/test_stored_text.py", "tests/contract/test_spec_bounds.py",
     "tests/contract/test_declared_statuses.py", "tests/contract/test_prices.py",
-    "tests/contract/test_prism_proxy.py",
+    "tests/contract/test_prism_proxy.py", "tests/contract/test_postman_collection.py",
     "tests/contract/test_scaffold.py", "tests/contract/test_json_out.py",
     "tests/contract/test_path_parameters.py", "tests/contract/test_resolver.py",
     "tests/runtime/test_config.py", "tests/process/test_heap.py",

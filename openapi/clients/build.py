@@ -1,6 +1,8 @@
 """Build both clients from the contract alone, each versioned as its
 `info.version`: a Python wheel (openapi-python-client, then `pip wheel`) and
-an npm package (openapi-typescript types bound to openapi-fetch, `npm pack`).
+an npm package (openapi-typescript types bound to openapi-fetch, `npm pack`);
+beside them, the Postman collection of the tutorial's chain of requests
+(openapi/postman/), for Postman, Insomnia or newman.
 
     python openapi/clients/build.py [--spec openapi/swagger.yaml] [--output dist/clients]
 
@@ -21,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parents[1]
 TYPESCRIPT_TEMPLATE = HERE / "typescript"
 PYTHON_CONFIG = PROJECT / "openapi" / "python-client.yaml"
+POSTMAN_COLLECTION = PROJECT / "openapi" / "postman" / "stores-api.postman_collection.json"
 STEP_SECONDS = 600
 
 
@@ -66,16 +69,24 @@ def build_npm_package(spec: Path, output: Path, work: Path) -> Path:
     return output / f"stores-api-client-{contract_version(spec)}.tgz"
 
 
+def copy_postman_collection(spec: Path, output: Path, _work: Path) -> Path:
+    """The collection, named for the contract it follows."""
+    copied = output / f"stores-api-{contract_version(spec)}.postman_collection.json"
+    shutil.copyfile(POSTMAN_COLLECTION, copied)
+    return copied
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, default=PROJECT / "openapi" / "swagger.yaml")
     parser.add_argument("--output", type=Path, default=PROJECT / "dist" / "clients")
-    parser.add_argument("--only", choices=("python", "typescript"),
-                        help="build one client instead of both")
+    parser.add_argument("--only", choices=("python", "typescript", "postman"),
+                        help="build one client instead of both (or copy the collection)")
     args = parser.parse_args(argv)
     spec, output = args.spec.resolve(), args.output.resolve()
     output.mkdir(parents=True, exist_ok=True)
-    builders = {"python": build_python_wheel, "typescript": build_npm_package}
+    builders = {"python": build_python_wheel, "typescript": build_npm_package,
+                "postman": copy_postman_collection}
     for name, build in builders.items():
         if args.only in (None, name):
             with tempfile.TemporaryDirectory(prefix=f"stores-client-{name}-") as work:
