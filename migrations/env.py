@@ -1,6 +1,7 @@
 """Alembic environment: the models' metadata, the URL from the configuration."""
 
 from alembic import context
+from sqlalchemy import text
 
 from api.runtime.config import Settings
 from models import Base
@@ -8,6 +9,8 @@ from models.session import make_engine
 
 config = context.config
 target_metadata = Base.metadata
+# The advisory lock migrations hold (PostgreSQL): "STORESMG" as a bigint.
+MIGRATION_LOCK = int.from_bytes(b"STORESMG", "big") >> 1
 
 
 def database_url() -> str:
@@ -68,6 +71,11 @@ def _configure_and_migrate(connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Hosts or containers started at once migrate one after the
+            # other, in one transaction each: the next reads the revision the
+            # first left, and has nothing to do. (SQLite's write lock does so.)
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -1,5 +1,8 @@
 """Alembic owns the schema: it builds exactly what the models describe."""
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -161,3 +164,20 @@ def test_an_item_over_the_tags_it_may_carry_stops_the_upgrade_until_unlinked(emp
     engine.dispose()
     assert differences(empty_database_url) == []
     migrate.downgrade(empty_database_url, "base")
+
+
+@pytest.mark.postgres
+def test_hosts_that_migrate_at_once_migrate_one_after_the_other(empty_database_url, tmp_path):
+    """Containers started together (compose's migrations and the app, or
+    several hosts) each run `upgrade`: the advisory lock of migrations/env.py
+    makes the later ones find the first's revision, where they failed on a
+    table that already existed. Processes, as hosts are: Alembic's context
+    is one per process."""
+    env = {**os.environ, "DATABASE_URL": empty_database_url,
+           "INSTANCE_PATH": str(tmp_path / "instance")}
+    upgrades = [subprocess.Popen([sys.executable, "-m", "api.cli", "db", "upgrade"], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                for _ in range(3)]
+    outputs = [process.communicate(timeout=120)[0] for process in upgrades]
+    assert [process.returncode for process in upgrades] == [0, 0, 0], outputs
+    assert differences(empty_database_url) == []
