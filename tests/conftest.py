@@ -59,7 +59,7 @@ SLOW_GROUPS = {
 # (tests/postgres_suite.py) leaves it out.
 DATABASE_FREE = (
     "tests/browser/", "tests/bench/test_instructions.py", "tests/serving/", "tests/test_wheel.py",
-    "tests/test_layers.py", "tests/test_connexion_seams.py",
+    "tests/test_layers.py", "tests/test_connexion_seams.py", "tests/test_locks.py",
     "tests/contract/test_generated_", "tests/contract/test_lint.py",
     "tests/contract/test_compatibility.py", "tests/contract/test_schema_checks.py",
     "tests/contract/test_stored_text.py", "tests/contract/test_spec_bounds.py",
@@ -68,6 +68,7 @@ DATABASE_FREE = (
     "tests/contract/test_scaffold.py", "tests/contract/test_json_out.py",
     "tests/contract/test_path_parameters.py", "tests/contract/test_resolver.py",
     "tests/runtime/test_config.py", "tests/process/test_heap.py",
+    "tests/production/test_container.py",
     "tests/policies/test_rate_limit_windows.py", "tests/production/test_prometheus.py",
     "tests/api/test_server.py",
 )

@@ -54,6 +54,26 @@ def test_alert_rules_are_valid():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_compose_scrapes_the_service_with_these_rules(tmp_path):
+    """compose.yaml's Prometheus: its configuration (docs/monitoring/
+    prometheus.yml) is valid, scrapes the `api` service as job `stores-api`,
+    and loads alerts.yml where compose.yaml mounts it."""
+    config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
+    compose = yaml.safe_load((MONITORING.parents[1] / "compose.yaml").read_text())
+    mounts = compose["services"]["prometheus"]["volumes"]
+    assert "./docs/monitoring/alerts.yml:/etc/prometheus/alerts.yml:ro" in mounts
+    assert "./docs/monitoring/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in mounts
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    [job] = config["scrape_configs"]
+    assert (job["job_name"], job["static_configs"][0]["targets"]) == (JOB, ["api:8000"])
+    config["rule_files"] = [str(RULES)]  # where the host has it
+    checked = tmp_path / "prometheus.yml"
+    checked.write_text(yaml.safe_dump(config))
+    result = subprocess.run([tool("promtool"), "check", "config", str(checked)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_every_alert_fires_in_the_rules_unit_tests():
     result = subprocess.run([tool("promtool"), "test", "rules", str(RULES_TEST)],
                             capture_output=True, text=True, timeout=60)
