@@ -41,8 +41,10 @@ EXPOSE 8000
 # /livez: the process answers (its database may be away; /readyz says so).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['PORT']}/livez\", timeout=2)"]
-# SIGTERM drains (SHUTDOWN_DELAY_SECONDS, then in-flight requests end): run
-# with an init process (`--init`, compose's `init: true`) so that it arrives.
+# SIGTERM drains (SHUTDOWN_DELAY_SECONDS, then in-flight requests end). The
+# server is PID 1 (`exec`) and handles it itself, where a Python without
+# handlers as PID 1 would ignore it; an init process (`--init`, compose's
+# `init: true`) is still the better PID 1, reaping whatever else exits.
 STOPSIGNAL SIGTERM
 # WORKERS=0: one uvicorn process; N: gunicorn with N uvicorn workers.
 CMD ["sh", "-c", "exec stores-api serve --host 0.0.0.0 --port \"$PORT\" --workers \"$WORKERS\""]

@@ -89,6 +89,28 @@ def test_the_image_runs_as_a_user_of_its_own_with_its_health_check(podman, image
     assert run(podman, "podman", "run", "--rm", APP_IMAGE, "id", "-u").strip() == "10001"
 
 
+def test_the_server_drains_on_sigterm_even_as_pid_1(podman, images):
+    """Python as PID 1 ignores a signal it has no handler for; the server,
+    exec'd as PID 1 by the image's command, has one: a stop without an init
+    process drains (1 s here) instead of waiting for podman's kill."""
+    name = f"stores-api-pid1-{free_port()}"
+    run(podman, "podman", "run", "-d", "--name", name, "-e", "SHUTDOWN_DELAY_SECONDS=1",
+        "-e", "JWT_SECRET_KEY=pid-one-" + "k" * 40, APP_IMAGE)
+    try:
+        deadline = time.monotonic() + READY_SECONDS
+        while "Application startup complete" not in subprocess.run(
+                ["podman", "logs", name], env=podman, capture_output=True, text=True).stderr:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.3)
+        started = time.monotonic()
+        run(podman, "podman", "stop", "-t", "30", name, timeout=60)
+        assert time.monotonic() - started < 10
+        assert run(podman, "podman", "inspect", "--format", "{{.State.ExitCode}}",
+                   name).strip() == "0"
+    finally:
+        subprocess.run(["podman", "rm", "-f", name], env=podman, capture_output=True)
+
+
 def test_compose_serves_the_stack_drains_and_leaves_nothing(podman, images):
     port = free_port()
     project = f"stores-api-test-{port}"
