@@ -2,8 +2,9 @@
 
 Starlette's TestClient (what Connexion's `app.test_client()` returns) runs
 the app in an event loop on a thread of its own and hands every ASGI
-message across to it: about eight thread switches a request, half of the
-4 ms an in-process request took. This one keeps its event loop in the
+message across to it: about eight thread switches a request. A POST of a
+store took 2.7 ms through it and takes 2.0 through this one, a lifespan 5.2
+and 0.9 ms. This one keeps its event loop in the
 caller's thread and runs it while a request is answered, through httpx's
 own ASGI transport; the lifespan's background tasks run then too. The app
 is the same and so is what it is sent: the client address, the lifespan's
