@@ -3,13 +3,12 @@ spec is shown, the page links to the other two, and no request leaves the
 server."""
 
 import re
-from urllib.parse import urlsplit
 
 from api.contract.spec_walk import operations_of
 from openapi import load_spec
+from tests.browser.conftest import offline_page
 from tests.live_server import live_server
 
-TIMEOUT_MS = 30_000
 # How RapiDoc names an operation's element: method-path, with what an id
 # may not hold (spaces, #:?&={}) made hyphens (its src/utils/common-utils.js).
 NOT_IN_AN_ID = re.compile(r"[\s#:?&={}]")
@@ -18,24 +17,8 @@ NOT_IN_AN_ID = re.compile(r"[\s#:?&={}]")
 def test_rapidoc_shows_every_operation_offline(browser, tmp_path, new_database):
     expected = {f"{method}-{NOT_IN_AN_ID.sub('-', path)}"
                 for path, method, _ in operations_of(load_spec())}
-    with live_server(tmp_path, new_database("rapidoc")) as server:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        outside, violations = [], []
-        own = urlsplit(server.url).netloc
-
-        def only_the_server(route):
-            if urlsplit(route.request.url).netloc == own or route.request.url.startswith(
-                    ("blob:", "data:")):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_the_server)
-        page.on("console", lambda message: violations.append(message.text)
-                if "Content Security Policy" in message.text else None)
+    with live_server(tmp_path, new_database("rapidoc")) as server, \
+            offline_page(browser, server.url) as page:
         response = page.goto(f"{server.api}/rapidoc")
         assert response.headers["x-frame-options"] == "DENY"
         assert "default-src 'none'" in response.headers["content-security-policy"]
@@ -44,8 +27,7 @@ def test_rapidoc_shows_every_operation_offline(browser, tmp_path, new_database):
         shown = {i for i in ids if re.match(r"^(get|put|post|delete|patch)-/", i)}
         links = set(page.locator("a[href]").evaluate_all(
             "els => els.map(e => e.getAttribute('href'))"))
-        context.close()
     assert shown == expected
     assert {"/api/v1/ui/", "/api/v1/docs"} <= links  # the other two doors
-    assert outside == []
-    assert violations == []
+    assert page.outside_requests == []
+    assert page.policy_violations == []

@@ -2,12 +2,10 @@
 spec is listed, and no request leaves the server."""
 
 import re
-from urllib.parse import urlsplit
 
 from openapi import load_spec
+from tests.browser.conftest import offline_page
 from tests.live_server import live_server
-
-TIMEOUT_MS = 30_000
 
 
 def test_redoc_lists_every_operation_offline(browser, tmp_path, new_database):
@@ -17,24 +15,8 @@ def test_redoc_lists_every_operation_offline(browser, tmp_path, new_database):
         f"#/{op['tags'][0]}/{op['operationId'].lower()}" for item in spec["paths"].values()
         for op in item.values() if isinstance(op, dict) and "operationId" in op
     }
-    with live_server(tmp_path, new_database("redoc")) as server:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        outside, violations = [], []
-        own = urlsplit(server.url).netloc
-
-        def only_the_server(route):
-            if urlsplit(route.request.url).netloc == own or route.request.url.startswith(
-                    ("blob:", "data:")):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_the_server)
-        page.on("console", lambda message: violations.append(message.text)
-                if "Content Security Policy" in message.text else None)
+    with live_server(tmp_path, new_database("redoc")) as server, \
+            offline_page(browser, server.url) as page:
         response = page.goto(f"{server.api}/docs")
         assert response.headers["x-frame-options"] == "DENY"
         for tag in spec["tags"]:  # the menu opens a tag's operations when clicked
@@ -46,9 +28,8 @@ def test_redoc_lists_every_operation_offline(browser, tmp_path, new_database):
         links = page.locator("a[href^='#/']").evaluate_all(
             "els => els.map(e => e.getAttribute('href'))")
         listed = {link for link in links if link.count("/") == 2 and "#/section/" not in link}
-        context.close()
     assert listed == expected
-    assert outside == []
+    assert page.outside_requests == []
     # ReDoc's "API docs by Redocly" badge asks a CDN for its logo; the page's
     # policy refuses it (the badge then hides itself). Nothing else is refused.
-    assert [v for v in violations if "cdn.redoc.ly/redoc/logo" not in v] == []
+    assert [v for v in page.policy_violations if "cdn.redoc.ly/redoc/logo" not in v] == []

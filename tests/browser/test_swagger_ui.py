@@ -6,11 +6,11 @@ downloads a browser. A machine without Chromium skips this test with a message
 """
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from openapi import load_spec
+from tests.browser.conftest import offline_page
 from tests.http import call
 
 REPORTS = Path(__file__).resolve().parents[2] / "reports"
@@ -27,22 +27,8 @@ def registered(server):
 @pytest.fixture
 def page(browser, server, registered):
     """A page that may only talk to the server: every other host is refused and noted."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.outside_requests = []
-    own = urlsplit(server.url).netloc
-
-    def only_the_server(route):
-        if urlsplit(route.request.url).netloc == own:
-            route.continue_()
-        else:
-            page.outside_requests.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_the_server)
-    yield page
-    context.close()
+    with offline_page(browser, server.url, width=1280, timeout_ms=TIMEOUT_MS) as page:
+        yield page
 
 
 def operation(page, method: str, path: str):
