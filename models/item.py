@@ -10,12 +10,9 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    func,
-    select,
 )
 from sqlalchemy.orm import (
     Mapped,
-    column_property,
     joinedload,
     mapped_column,
     relationship,
@@ -24,7 +21,6 @@ from sqlalchemy.orm import (
 
 from models.base import Base, UTCDateTime, utcnow
 from models.names import SearchableName
-from models.store import Store
 from models.tag import Tag
 
 # Deleting an item removes its links; deleting a tag that still has links is
@@ -67,28 +63,6 @@ class Item(SearchableName, Base):
     tags: Mapped[list[Tag]] = relationship(
         secondary=item_tags, order_by=Tag.id, lazy="raise", passive_deletes=True
     )
-
-
-# Counts loaded with every store and tag, in the same SELECT (no N+1 on lists).
-Store.item_count = column_property(
-    select(func.count(Item.id))
-    .where(Item.store_id == Store.id)
-    .correlate_except(Item)
-    .scalar_subquery()
-)
-Store.tag_count = column_property(
-    select(func.count(Tag.id))
-    .where(Tag.store_id == Store.id)
-    .correlate_except(Tag)
-    .scalar_subquery()
-)
-Tag.item_count = column_property(
-    select(func.count())
-    .select_from(item_tags)
-    .where(item_tags.c.tag_id == Tag.id)
-    .correlate_except(item_tags)
-    .scalar_subquery()
-)
 
 
 # How items are loaded wherever they are returned: with their tags' ids and

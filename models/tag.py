@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -20,5 +20,6 @@ class Tag(NormalisedName, Base):
     # Indexed as the leading column of the unique (store_id, name) constraint.
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # item_count: column properties, defined in models/item.py.
+    # Kept by the database's triggers (migration 0014), never written here.
+    item_count: Mapped[int] = mapped_column(server_default=text("0"))
 

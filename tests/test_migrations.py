@@ -166,6 +166,51 @@ def test_an_item_over_the_tags_it_may_carry_stops_the_upgrade_until_unlinked(emp
     migrate.downgrade(empty_database_url, "base")
 
 
+def test_counts_are_filled_in_then_kept_through_inserts_deletes_and_cascades(
+        empty_database_url):
+    """Migration 0014: a store's and a tag's counts live in their rows, kept
+    by the database whatever writes: the service, another host, psql."""
+    migrate.upgrade(empty_database_url, "0013")
+    engine = create_engine(empty_database_url)
+    stores = "INSERT INTO stores (id, name, name_folded, created_at, updated_at) " \
+             "VALUES (:id, :name, :name, :t, :t)"
+    items = "INSERT INTO items (id, name, name_folded, price, store_id, created_at, " \
+            "updated_at) VALUES (:id, :name, :name, 1, :store, :t, :t)"
+    tags = "INSERT INTO tags (id, name, store_id, created_at) VALUES (:id, :name, :store, :t)"
+    links = "INSERT INTO item_tags (item_id, tag_id) VALUES (:item, :tag)"
+
+    def write(*statements):
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+            for statement, rows in statements:
+                connection.execute(text(statement), [{"t": now, **row} for row in rows])
+
+    def counts():
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(
+                "SELECT 's', id, item_count, tag_count FROM stores UNION ALL "
+                "SELECT 't', id, item_count, 0 FROM tags ORDER BY 1, 2"))]
+
+    now = datetime.now(UTC)
+    write((stores, [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]),
+          (items, [{"id": n, "name": f"i{n}", "store": 1} for n in (1, 2, 3)]),
+          (tags, [{"id": 1, "name": "x", "store": 1}, {"id": 2, "name": "y", "store": 1},
+                  {"id": 3, "name": "z", "store": 2}]),
+          (links, [{"item": 1, "tag": 1}, {"item": 1, "tag": 2}, {"item": 2, "tag": 1}]))
+    migrate.upgrade(empty_database_url)
+    assert counts() == [("s", 1, 3, 2), ("s", 2, 0, 1), ("t", 1, 2, 0), ("t", 2, 1, 0),
+                        ("t", 3, 0, 0)]
+    write((items, [{"id": 4, "name": "i4", "store": 2}]), (links, [{"item": 3, "tag": 2}]))
+    write(("DELETE FROM items WHERE id = 1", [{}]),  # and, by cascade, its two links
+          ("DELETE FROM tags WHERE id = 3", [{}]))
+    assert counts() == [("s", 1, 2, 2), ("s", 2, 1, 0), ("t", 1, 1, 0), ("t", 2, 1, 0)]
+    write(("DELETE FROM stores WHERE id = 1", [{}]))  # its items, tags and links with it
+    assert counts() == [("s", 2, 1, 0)]
+    engine.dispose()
+    migrate.downgrade(empty_database_url, "base")
+
+
 @pytest.mark.postgres
 def test_hosts_that_migrate_at_once_migrate_one_after_the_other(empty_database_url, tmp_path):
     """Containers started together (compose's migrations and the app, or

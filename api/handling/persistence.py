@@ -23,8 +23,8 @@ def missing_reference(what: str, id_: int):
 
 
 def require(model, id_: int, what: str, *, missing=not_found) -> None:
-    """404 (or `missing`) unless the row exists; loads nothing else of it,
-    such as a store's counts, when only its existence matters."""
+    """404 (or `missing`) unless the row exists; loads nothing else of it
+    when only its existence matters."""
     if db().scalar(select(model.id).where(model.id == id_)) is None:
         raise missing(what, id_)
 
