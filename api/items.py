@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, exists, func, select
 
 from api.contract.problems import conflict, not_found, unprocessable
 from api.handling.conditional import check_if_match, conditional_get, with_etag
@@ -19,6 +19,17 @@ from models import WITH_TAGS, Item, Tag, item_tags
 ITEM_NAME_TAKEN = "an item with this name already exists in the store"
 # The spec's `maxItems` of Item.tags: every page's size stays bounded.
 MAX_TAGS_PER_ITEM = 20
+# What a link needs to know, in one statement built once: whether the tag
+# is of the item's store, how many tags the item carries, and whether this
+# one already. ORM loads of the item and the tag and a second SELECT cost
+# the handler as much again as its store role check.
+_LINKED = (item_tags.c.item_id == bindparam("item_id"))
+TAG_AND_LINKS = select(
+    Tag.store_id == select(Item.store_id).where(Item.id == bindparam("item_id"))
+    .scalar_subquery(),
+    select(func.count()).where(_LINKED).scalar_subquery(),
+    exists().where(_LINKED, item_tags.c.tag_id == Tag.id),
+).where(Tag.id == bindparam("tag_id"))
 
 
 def list_items(limit, cursor=None, store_id=None, tag_id=None, name=None,
@@ -75,17 +86,19 @@ def delete_item(item_id, item):
     return None, 204
 
 
-def link_item_tag(item_id, tag_id, item):
-    tag = get_or_404(Tag, tag_id, "tag")
-    if tag.store_id != item.store_id:
+def link_item_tag(item_id, tag_id):
+    # The role check has locked the item (api/policies/store_roles.py), so
+    # the links of one item are made one after the other, and its tags are
+    # read here, after the lock was granted.
+    found = db().execute(TAG_AND_LINKS, {"item_id": item_id, "tag_id": tag_id}).first()
+    if found is None:
+        raise not_found("tag", tag_id)
+    same_store, carried, linked = found
+    if not same_store:
         raise unprocessable(f"tag {tag_id} belongs to another store than item {item_id}")
-    # `item` is locked (api/policies/store_roles.py), so the links of one
-    # item are made one after the other. Its tags are read again here: the
-    # ones that came with it are as they were before the lock was granted.
-    carried = db().scalars(select(item_tags.c.tag_id).where(item_tags.c.item_id == item_id)).all()
-    if tag_id in carried:
+    if linked:
         return None, 204  # idempotent
-    if len(carried) >= MAX_TAGS_PER_ITEM:
+    if carried >= MAX_TAGS_PER_ITEM:
         raise conflict(f"item {item_id} carries {MAX_TAGS_PER_ITEM} tags, the most an item may")
     db().execute(insert_ignoring_duplicates(item_tags).values(item_id=item_id, tag_id=tag_id))
     db().commit()

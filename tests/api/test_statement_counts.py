@@ -64,3 +64,20 @@ def test_an_item_is_read_with_its_tags_in_one_statement_under_its_lock(
     assert len(reads) == 1, reads
     if method == "PUT":
         assert [tag["name"] for tag in response.json()["tags"]] == ["T0", "T1"]
+
+
+@pytest.mark.parametrize("linked", [True, False], ids=["again", "new"])
+def test_a_link_reads_the_tag_and_the_items_links_in_one_statement_after_its_lock(
+        client, services, admin_auth, db, linked):
+    store, tag, item = seed(db, "links", stores=1, items_per_store=1)
+    if not linked:
+        tag = db.scalar(insert(Tag).values(name="T new", store_id=store).returning(Tag.id))
+        db.commit()
+    with counting_statements(services.database) as statements:
+        response = client.put(f"{API}/items/{item}/tags/{tag}", headers=admin_auth)
+    assert response.status_code == 204, response.text
+    reads = [s for s in statements if s.startswith("SELECT") and "FROM users" not in s]
+    assert len(reads) == 2, reads  # the item under its lock, then what the link needs
+    assert "FOR NO KEY UPDATE" in reads[0] or services.database.engine.dialect.name == "sqlite"
+    writes = [s for s in statements if s.startswith("INSERT")]
+    assert len(writes) == (0 if linked else 1)
