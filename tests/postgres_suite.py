@@ -68,6 +68,9 @@ def main(pytest_args: list[str]) -> int:
     name = f"stores_test_{uuid.uuid4().hex[:12]}"
     with admin_connection() as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
+        # As for the databases the tests make (tests/conftest.py): no crash
+        # of the machine need be survived.
+        connection.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     print(f"\n*** The suite on PostgreSQL ({HOST}:{PORT}, database {name}) ***\n", flush=True)
     url = f"postgresql+psycopg://{USER}@{HOST}:{PORT}/{name}"
     try:
