@@ -10,6 +10,7 @@ from api.handling.persistence import (
     commit_or_409,
     get_or_404,
     insert_ignoring_duplicates,
+    missing_reference,
     require,
 )
 from api.handling.representations import item_json, location
@@ -62,7 +63,7 @@ def create_item(body):
         tags=[],
     )
     db().add(item)
-    commit_or_409(ITEM_NAME_TAKEN, missing=f"store {store_id} does not exist")
+    commit_or_409(ITEM_NAME_TAKEN, missing=lambda: missing_reference("store", store_id))
     return item_json(item), 201, location("items", item.id)
 
 

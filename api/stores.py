@@ -3,8 +3,9 @@ from sqlalchemy import select
 from api.handling.conditional import check_if_match, conditional_get, with_etag
 from api.handling.filters import name_contains
 from api.handling.pagination import paginate
-from api.handling.persistence import commit_or_409, get_or_404, require
+from api.handling.persistence import commit_or_409, get_or_404, missing_reference, require
 from api.handling.representations import item_json, location, store_json, tag_json
+from api.identity.security import token_user_gone
 from api.runtime.request_context import db
 from models import OWNER, WITH_TAGS, Item, Store, StoreMember, Tag
 
@@ -25,7 +26,9 @@ def create_store(body, user):
     # The creator is the store's first owner, in the same transaction.
     store = Store(name=body["name"])
     db().add_all([store, StoreMember(store=store, user_id=user, role=OWNER)])
-    commit_or_409(STORE_NAME_TAKEN)
+    # The only key it points with is the creator's: deleted since the token
+    # was checked.
+    commit_or_409(STORE_NAME_TAKEN, missing=token_user_gone)
     return store_json(store), 201, location("stores", store.id)
 
 
@@ -65,8 +68,6 @@ def create_store_tag(store_id, body):
     # fails the foreign key.
     tag = Tag(name=body["name"], store_id=store_id)
     db().add(tag)
-    commit_or_409(
-        "a tag with this name already exists in the store",
-        missing=f"store {store_id} does not exist",
-    )
+    commit_or_409("a tag with this name already exists in the store",
+                  missing=lambda: missing_reference("store", store_id))
     return tag_json(tag), 201, location("tags", tag.id)

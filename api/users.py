@@ -1,23 +1,21 @@
 from sqlalchemy import func, select
 
-from api.contract.problems import conflict, forbidden, unauthorized
+from api.contract.problems import conflict, forbidden
 from api.handling.conditional import check_if_match, conditional_get
 from api.handling.pagination import paginate
 from api.handling.persistence import get_or_404
 from api.handling.representations import user_json
 from api.identity.accounts import is_last_admin
-from api.identity.security import REVOKED
+from api.identity.security import token_user_gone
 from api.identity.token_view import note_user_changed
 from api.runtime.request_context import db
 from models import OWNER, Store, StoreMember, User
 
 
 def get_current_user(user):
-    # Deleted since the token was checked (by another host, within the token
-    # view's bound): the token's, not a resource's, problem.
     current = db().get(User, user)
-    if current is None:
-        raise unauthorized(REVOKED)
+    if current is None:  # deleted since the token was checked
+        raise token_user_gone()
     return conditional_get(user_json(current))
 
 

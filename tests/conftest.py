@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, delete, event
 from sqlalchemy.engine import make_url
 
 from api.app import StoresApp, create_app
+from api.identity import security
 from api.identity.passwords import PasswordHasher
 from api.policies.access_log import ACCESS_LOGGER
 from api.process import migrate
@@ -366,6 +367,17 @@ def tokens(services, user) -> dict:
 def auth(tokens) -> dict:
     """Headers of an ordinary user with a fresh access token."""
     return bearer(tokens["access_token"])
+
+
+@pytest.fixture
+def gone_auth(db, user, auth, monkeypatch) -> dict:
+    """Headers of a user deleted after their token was checked, as when
+    another host deletes them and this one's token view has not heard yet:
+    the token passes, the user is gone."""
+    monkeypatch.setattr(security, "_live_token_user", lambda *_: False)
+    db.delete(db.get(User, user.id))
+    db.commit()
+    return auth
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """The moves every handler shares: get-or-404, existence checks, commit-or-409."""
 
+from collections.abc import Callable
+
+from connexion.exceptions import ProblemException
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -29,16 +32,17 @@ def require(model, id_: int, what: str, *, missing=not_found) -> None:
         raise missing(what, id_)
 
 
-def commit_or_409(detail: str, *, missing: str | None = None) -> None:
-    """Commit; a unique constraint that fails is 409, a foreign key that
-    fails (`missing`, when given) is 422."""
+def commit_or_409(detail: str, *, missing: Callable[[], ProblemException] | None = None
+                  ) -> None:
+    """Commit; a unique constraint that fails is 409, and so is a foreign
+    key unless `missing` makes that row's problem."""
     session = db()
     try:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
         if missing and is_foreign_key_violation(exc):
-            raise unprocessable(missing) from None
+            raise missing() from None
         raise conflict(detail) from None
 
 

@@ -13,7 +13,7 @@ request on this worker.
 
 import functools
 
-from connexion.exceptions import OAuthProblem
+from connexion.exceptions import OAuthProblem, ProblemException
 from connexion.security import (
     SECURITY_HANDLERS,
     AbstractSecurityHandler,
@@ -21,10 +21,18 @@ from connexion.security import (
     OAuthSecurityHandler,
 )
 
+from api.contract.problems import unauthorized
 from api.identity.tokens import ACCESS, REFRESH, InvalidToken, live_token_user
 from api.runtime.request_context import handler_threads_of, services_of
 
 REVOKED = "the token has been revoked or its user no longer exists"
+
+
+def token_user_gone() -> ProblemException:
+    """The 401 of a token whose user was deleted after the token was checked
+    (by another host, within its token view's bound): a handler that finds
+    the user gone answers as the check would have."""
+    return unauthorized(REVOKED)
 
 
 async def access_token_info(token: str, request) -> dict:

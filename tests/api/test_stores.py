@@ -21,6 +21,12 @@ def test_store_operations_need_a_token(client, store):
     assert_unauthorized(client.delete(f"{API}/stores/{store['id']}"))
 
 
+def test_a_store_created_by_a_user_deleted_after_the_token_check_is_401_not_409(
+        client, gone_auth):
+    response = client.post(f"{API}/stores", json={"name": "Orphan"}, headers=gone_auth)
+    assert_unauthorized(response, "no longer exists")
+
+
 def test_a_duplicate_store_name_is_409(client, auth, store):
     response = client.post(f"{API}/stores", json={"name": "Corner Shop"}, headers=auth)
     assert_problem(response, 409, "already exists")
