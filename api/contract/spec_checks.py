@@ -1,8 +1,8 @@
 """What `stores-api openapi check` asks of the spec beyond OpenAPI itself:
 public operationIds, each resolving to a handler, no handler left unused,
-the policies of api/contract/spec_policy.py well declared, a bound on
-every string and array (api/contract/spec_bounds.py), and every status the
-service may answer declared (api/contract/declared_statuses.py)."""
+the policies of api/contract/spec_policy.py well declared, bounds on
+every string, array and integer (api/contract/spec_bounds.py), and every
+status the service may answer declared (api/contract/declared_statuses.py)."""
 
 import importlib
 import inspect

@@ -17,6 +17,9 @@ IDEMPOTENCY_PARAMETER = "#/components/parameters/IdempotencyKey"
 READ_METHODS = ("get", "head")
 PER = ("caller", "address", "username", "device", "known-devices", "credential")
 COUNTS = ("requests", "failures")
+# The longest window: a `Retry-After` is never further off, and the spec's
+# RetryAfter header declares this maximum.
+MAX_WINDOW_SECONDS = 86_400
 # Where an operation finds the store it changes: a path or body id, or the
 # store of the item or tag its path names.
 STORE_SOURCES = ("path.store_id", "body.store_id", "item", "tag")
@@ -147,6 +150,9 @@ def policy_problems(spec: dict, operations: Operations | None = None) -> list[st
                 or value.get("per") not in PER or value.get("counts", "requests") not in COUNTS:
             problems.append(f"x-rate-limits policy {name} needs quota, window (positive "
                             f"integers), per ({', '.join(PER)}) and optional counts")
+        elif value["window"] > MAX_WINDOW_SECONDS:
+            problems.append(f"x-rate-limits policy {name}: a window of at most "
+                            f"{MAX_WINDOW_SECONDS} seconds, the longest Retry-After declares")
     for path, method, operation in walked(spec, operations):
         operation_id = operation["operationId"]
         problems += store_role_problems(path, method, operation)

@@ -98,8 +98,9 @@ class Settings(BaseSettings):
         None, "HS256 signing key, at least 32 bytes; required to serve from PostgreSQL, "
         "where several hosts may share the database (`serve` stops with a message without it)",
         shown="generated once into `instance/jwt-secret.key` (mode 0600), on SQLite only")
-    access_token_seconds: int = setting(900, "access token lifetime",
-                                        shown="`900` (15 minutes)", ge=1)
+    access_token_seconds: int = setting(900, "access token lifetime: a day at most, as the "
+                                        "spec's `expires_in` says", shown="`900` (15 minutes)",
+                                        ge=1, le=86_400)
     refresh_token_seconds: int = setting(2_592_000, "refresh token lifetime",
                                          shown="`2592000` (30 days)", ge=1)
     refresh_reuse_seconds: float = setting(

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 import api.cli
 from api.contract import spec_checks
-from api.contract.spec_policy import store_role_problems
+from api.contract.spec_policy import MAX_WINDOW_SECONDS, policy_problems, store_role_problems
 from api.process import account_commands, migrate
 from models import Database, User
+from openapi import load_spec
 from tests.conftest import run_cli
 from tests.http import call
 from tests.live_server import live_server, server_env
@@ -221,3 +222,12 @@ def test_openapi_check_fails_on_a_limited_answer_that_declares_no_rate_limit_hea
     assert api.cli.main(["openapi", "check"]) == 1
     assert "listStores is rate limited but its answers 200 do not declare RateLimit and " \
            "RateLimit-Policy" in capsys.readouterr().err
+
+
+def test_openapi_check_wants_no_window_longer_than_the_longest_retry_after():
+    policy = {"quota": 1, "window": MAX_WINDOW_SECONDS + 1, "per": "caller"}
+    assert policy_problems({"x-rate-limits": {"policies": {"slow": policy}}, "paths": {}}) == [
+        "x-rate-limits policy slow: a window of at most 86400 seconds, the longest "
+        "Retry-After declares"]
+    retry_after = load_spec()["components"]["headers"]["RetryAfter"]["schema"]
+    assert retry_after["maximum"] == MAX_WINDOW_SECONDS
