@@ -10,6 +10,7 @@ from tests.live_server import live_server
 SERVER_OPTIONS = {"workers": 2}
 CREATES = 200
 LINK_CALLS = 50
+COUNTED = 40
 
 
 def test_200_concurrent_creates_of_one_name_give_one_201_and_199_409(server):
@@ -60,6 +61,42 @@ def test_30_links_of_distinct_tags_to_one_item_at_once_stop_at_its_20(server):
     assert (statuses.count(204), statuses.count(409)) == (20, 10), statuses
     carried = call("GET", f"{server.api}/items/{item['id']}", token=token).json()["tags"]
     assert len(carried) == 20
+
+
+def test_counts_stay_exact_under_parallel_creates_links_and_deletes(server):
+    """The counts kept by triggers (migration 0014): 40 items made at once
+    in one store, each linked to the same two tags, then deleted at once.
+    The deletes lock the tags they count into in one order: none deadlocks."""
+    token = register_and_login(server.api, "counter")["access_token"]
+    store = call("POST", f"{server.api}/stores", {"name": "Counted"}, token=token).json()
+    tags = [call("POST", f"{server.api}/stores/{store['id']}/tags", {"name": name},
+                 token=token).json()["id"] for name in ("a", "b")]
+
+    def make(n):
+        item = call("POST", f"{server.api}/items", {"name": f"i{n}", "price": "1",
+                                                   "store_id": store["id"]}, token=token)
+        # Linked in the two orders, so that the links' rows lie both ways.
+        for tag in (tags if n % 2 else tags[::-1]):
+            assert call("PUT", f"{server.api}/items/{item.json()['id']}/tags/{tag}",
+                        token=token).status == 204
+        return item.status, item.json()["id"]
+
+    def counts():
+        stored = call("GET", f"{server.api}/stores/{store['id']}", token=token).json()
+        return [stored["item_count"], stored["tag_count"]] + [
+            call("GET", f"{server.api}/tags/{tag}", token=token).json()["item_count"]
+            for tag in tags]
+
+    with ThreadPoolExecutor(max_workers=COUNTED) as pool:
+        made = list(pool.map(make, range(COUNTED)))
+    assert {status for status, _ in made} == {201}
+    assert counts() == [COUNTED, 2, COUNTED, COUNTED]
+    with ThreadPoolExecutor(max_workers=COUNTED) as pool:
+        statuses = list(pool.map(
+            lambda item: call("DELETE", f"{server.api}/items/{item}", token=token).status,
+            [item for _, item in made]))
+    assert set(statuses) == {204}, statuses
+    assert counts() == [0, 2, 0, 0]
 
 
 def test_two_clients_racing_a_put_with_the_same_etag_one_wins(server):
