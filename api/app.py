@@ -71,10 +71,7 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
     # Loaded and walked once: every reader below reads these two.
     document = load_spec(spec_path)
     operations = list(operations_of(document))
-    # By the name Connexion's routing gives each request's operation: its handler's.
-    policies = operation_policies(document, key=lambda op: (
-        handler_name(op.get("x-openapi-router-controller", ""), op["operationId"])),
-        operations=operations)
+    policies = operation_policies(document, key=_routed_name, operations=operations)
     # Traces when an OTLP collector is set (api/process/tracing.py): set up
     # here, so in each worker after gunicorn's fork.
     tracing = (start_tracing(settings, services.database, policies)
@@ -88,8 +85,7 @@ def create_app(settings: Settings | None = None, spec_path: Path = SPEC_PATH) ->
     _add_policy_layers(app, settings, policies)
     if settings.validate_responses:  # and every status answered is declared
         app.add_middleware(DeclaredStatuses, MiddlewarePosition.BEFORE_EXCEPTION, declared={
-            handler_name(op.get("x-openapi-router-controller", ""), op["operationId"]):
-                frozenset(op["responses"]) for _path, _method, op in operations})
+            _routed_name(op): frozenset(op["responses"]) for _path, _method, op in operations})
     register_error_handlers(app, allowed_methods_in(operations))
     # Two of Connexion's layers with less work per request
     # (api/contract/request_validation.py, api/contract/swagger_ui.py).
@@ -179,6 +175,12 @@ def _add_documents(app: StoresApp, document: dict) -> None:
         app.add_url_rule(f"{BASE_PATH}/{docs.path}", docs.folder, served.page, methods=["GET"])
         app.add_url_rule(f"{BASE_PATH}/{docs.path}/{docs.bundle}", f"{docs.folder}_js",
                          served.script, methods=["GET"])
+
+
+def _routed_name(operation: dict) -> str:
+    """The name Connexion's routing gives a request's operation: its handler's."""
+    return handler_name(operation.get("x-openapi-router-controller", ""),
+                        operation["operationId"])
 
 
 def redirect_to_docs(_request):

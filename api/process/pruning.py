@@ -1,6 +1,6 @@
 """Nothing grows without bound: expired revocations, idempotency keys and
-store invitations are deleted, by `stores-api prune` and, every PRUNE_INTERVAL_SECONDS, by each
-running worker.
+store invitations are deleted, by `stores-api prune` and, every
+PRUNE_INTERVAL_SECONDS, by each running worker.
 
 Each prune is one DELETE per table of rows past their `expires_at`, so any
 number of workers and hosts may run it at once: they delete the same expired
